@@ -1,0 +1,1 @@
+"""Matching engine: pure Python, no I/O, imports nothing from this project."""
