@@ -1,0 +1,3 @@
+from c2p_bot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""Check-in and duress PINs: validation, Argon2id hashing, constant-effort match.
+
+PINs are normalised first: surrounding whitespace is dropped and any Unicode
+decimal digit (Arabic-Indic, Persian, Devanagari, full-width...) becomes its
+ASCII digit, so a PIN typed on another keyboard layout still matches.
+Hashing is slow by design: call these off the event loop.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from nacl.exceptions import CryptoError as NaclCryptoError
+from nacl.pwhash import argon2id
+
+MIN_PIN_LENGTH = 4
+MAX_PIN_LENGTH = 12
+
+PinProblem = Literal["too_short", "too_long", "not_digits"]
+PinMatch = Literal["checkin", "duress", "wrong"]
+
+
+@dataclass(frozen=True)
+class PinHashParams:
+    """Argon2id cost for new PIN hashes (verification reads it from the hash)."""
+
+    opslimit: int
+    memlimit: int
+
+
+DEFAULT_PIN_PARAMS = PinHashParams(opslimit=3, memlimit=128 * 1024 * 1024)
+INTERACTIVE_PIN_PARAMS = PinHashParams(
+    opslimit=argon2id.OPSLIMIT_INTERACTIVE, memlimit=argon2id.MEMLIMIT_INTERACTIVE
+)
+
+
+def normalize_pin(pin: str) -> str:
+    """Strip whitespace and map Unicode decimal digits to ASCII."""
+    chars = []
+    for ch in pin.strip():
+        digit = unicodedata.decimal(ch, None)
+        chars.append(str(digit) if digit is not None else ch)
+    return "".join(chars)
+
+
+def validate_pin(pin: str) -> PinProblem | None:
+    """Return ``None`` if acceptable, else an error code for the caller to translate."""
+    norm = normalize_pin(pin)
+    if not norm:
+        return "too_short"
+    if not (norm.isascii() and norm.isdigit()):
+        return "not_digits"
+    if len(norm) < MIN_PIN_LENGTH:
+        return "too_short"
+    if len(norm) > MAX_PIN_LENGTH:
+        return "too_long"
+    return None
+
+
+def hash_pin(pin: str, params: PinHashParams = DEFAULT_PIN_PARAMS) -> bytes:
+    """Hash a valid PIN (Argon2id, encoded string); ValueError(code) if invalid."""
+    problem = validate_pin(pin)
+    if problem is not None:
+        raise ValueError(problem)
+    hashed: bytes = argon2id.str(
+        normalize_pin(pin).encode("ascii"), opslimit=params.opslimit, memlimit=params.memlimit
+    )
+    return hashed
+
+
+def verify_pin(hashed: bytes, pin: str) -> bool:
+    """True if ``pin`` matches ``hashed``; never raises."""
+    try:
+        return bool(argon2id.verify(hashed, normalize_pin(pin).encode("utf-8")))
+    except (NaclCryptoError, ValueError, TypeError):
+        return False
+
+
+def match_pin(pin: str, checkin_hash: bytes, duress_hash: bytes | None) -> PinMatch:
+    """Classify a typed PIN. Always runs two verifications (the check-in hash
+    is checked twice when no duress PIN is set) so timing does not reveal
+    which PIN was typed. If both match, ``"duress"`` wins: setup must reject
+    a duress PIN equal to the check-in PIN (``verify_pin(checkin_hash, duress)``).
+    """
+    is_checkin = verify_pin(checkin_hash, pin)
+    if duress_hash is None:
+        verify_pin(checkin_hash, pin)
+        is_duress = False
+    else:
+        is_duress = verify_pin(duress_hash, pin)
+    if is_duress:
+        return "duress"
+    return "checkin" if is_checkin else "wrong"

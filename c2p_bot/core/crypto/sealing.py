@@ -1,0 +1,117 @@
+"""Sealed box with associated data: encrypt to an X25519 public key.
+
+Format (version 1): ``0x01 || ephemeral_pk (32) || nonce (24) || ciphertext``.
+The key is BLAKE2b(key=X25519(eph, recipient), person="c2p-seal-v1",
+data=ephemeral_pk || recipient_pk); the AEAD (XChaCha20-Poly1305) binds the
+version byte and the caller's ``context`` (e.g. b"checkin:1234:recipient:56"),
+so a blob copied to another row or person fails to open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nacl import bindings
+from nacl.encoding import RawEncoder
+from nacl.exceptions import CryptoError as NaclCryptoError
+from nacl.hash import blake2b
+from nacl.public import PrivateKey
+from nacl.utils import random
+
+from .errors import CryptoError, TamperedError
+
+VERSION = 1
+KEY_SIZE = 32
+NONCE_SIZE = bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+TAG_SIZE = bindings.crypto_aead_xchacha20poly1305_ietf_ABYTES
+_PERSON = b"c2p-seal-v1"
+_HEADER = bytes([VERSION])
+_MIN_LEN = 1 + KEY_SIZE + NONCE_SIZE + TAG_SIZE
+
+
+@dataclass(frozen=True, repr=False)
+class KeyPair:
+    """An X25519 key pair (raw 32-byte keys)."""
+
+    public: bytes
+    private: bytes
+
+    def __repr__(self) -> str:
+        return f"KeyPair(public={self.public.hex()[:16]}..., private=<redacted>)"
+
+
+def generate_keypair() -> KeyPair:
+    """Return a fresh random X25519 key pair."""
+    private = PrivateKey.generate()
+    return KeyPair(public=bytes(private.public_key), private=bytes(private))
+
+
+def public_from_private(private: bytes) -> bytes:
+    """Return the X25519 public key of ``private``."""
+    _check_size(private, "private key")
+    public: bytes = bindings.crypto_scalarmult_base(private)
+    return public
+
+
+def _check_size(key: bytes, what: str) -> None:
+    if not isinstance(key, bytes) or len(key) != KEY_SIZE:
+        raise CryptoError(f"A {what} must be {KEY_SIZE} bytes", code="bad_key_size")
+
+
+def _check_context(context: bytes) -> None:
+    if not isinstance(context, bytes) or not context:
+        raise ValueError("context must be non-empty bytes")
+
+
+def _derive(shared: bytes, ephemeral_pk: bytes, recipient_pk: bytes) -> bytes:
+    key: bytes = blake2b(
+        ephemeral_pk + recipient_pk,
+        digest_size=KEY_SIZE,
+        key=shared,
+        person=_PERSON,
+        encoder=RawEncoder,
+    )
+    return key
+
+
+def seal(plaintext: bytes, recipient_public: bytes, context: bytes) -> bytes:
+    """Encrypt ``plaintext`` so only the holder of the matching private key
+    can open it, and only under the same ``context``."""
+    _check_size(recipient_public, "recipient public key")
+    _check_context(context)
+    ephemeral = PrivateKey.generate()
+    ephemeral_pk = bytes(ephemeral.public_key)
+    try:
+        shared = bindings.crypto_scalarmult(bytes(ephemeral), recipient_public)
+    except NaclCryptoError:
+        raise CryptoError("Invalid recipient public key", code="bad_public_key") from None
+    key = _derive(shared, ephemeral_pk, recipient_public)
+    nonce = random(NONCE_SIZE)
+    ciphertext: bytes = bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        plaintext, _HEADER + context, nonce, key
+    )
+    return _HEADER + ephemeral_pk + nonce + ciphertext
+
+
+def open_sealed(blob: bytes, recipient_private: bytes, context: bytes) -> bytes:
+    """Decrypt a :func:`seal` blob; raise :class:`TamperedError` if it was
+    altered, sealed to someone else, or sealed under another context."""
+    _check_size(recipient_private, "recipient private key")
+    _check_context(context)
+    if len(blob) < _MIN_LEN or blob[:1] != _HEADER:
+        raise TamperedError("Sealed message is truncated or of unknown version")
+    ephemeral_pk = blob[1 : 1 + KEY_SIZE]
+    nonce = blob[1 + KEY_SIZE : 1 + KEY_SIZE + NONCE_SIZE]
+    ciphertext = blob[1 + KEY_SIZE + NONCE_SIZE :]
+    recipient_pk = public_from_private(recipient_private)
+    try:
+        shared = bindings.crypto_scalarmult(recipient_private, ephemeral_pk)
+        key = _derive(shared, ephemeral_pk, recipient_pk)
+        plaintext: bytes = bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            ciphertext, _HEADER + context, nonce, key
+        )
+    except NaclCryptoError:
+        raise TamperedError(
+            "Sealed message cannot be opened: altered, wrong key or wrong context"
+        ) from None
+    return plaintext

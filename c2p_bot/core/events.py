@@ -1,0 +1,66 @@
+"""Transport-neutral events: what a transport hands the core, and what the core asks it to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+
+class Priority(IntEnum):
+    """Outbox priorities: lower is sent first."""
+
+    DURESS = 0
+    PANIC = 5
+    ESCALATION = 10
+    REMINDER = 30
+    REPLY = 40
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button whose payload is the command it stands for (checked like a typed command)."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message (or button press) from a platform user."""
+
+    platform: str
+    sender_id: str
+    chat_id: str
+    text: str
+    sent_at: datetime | None = None  # when the platform says it was sent
+    event_id: str | None = None  # de-duplication key, unique per platform
+    message_id: str | None = None  # to delete the message later (PINs)
+    is_button: bool = False
+    is_private: bool = True
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for a transport to deliver, read from the outbox."""
+
+    outbox_id: int
+    platform: str
+    chat_id: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    priority: int = Priority.REPLY
+    idempotency_key: str = ""
+    kind: str = "reply"
+    sensitive: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class DeliveryError(Exception):
+    """A send failed. ``permanent`` errors (blocked, chat gone) make the identity unreachable."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after

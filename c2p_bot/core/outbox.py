@@ -1,0 +1,150 @@
+"""The outbox: every message the bot sends is first a row here, written in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import Session, col, select
+
+from c2p_bot.core.events import Button, Priority
+from c2p_bot.core.i18n import Translate, gettext_for
+from storage.models import Identity, OutboxMessage, Person
+
+Buttons = Sequence[Sequence[Button]]
+
+
+class BodyProtector(Protocol):
+    """Protects message bodies at rest in the outbox (bound to the row's idempotency key)."""
+
+    def seal(self, key: str, text: str) -> bytes: ...
+
+    def open(self, key: str, body: bytes) -> str: ...
+
+
+class PlainBodies:
+    """No protection: only for tests of the outbox mechanics themselves."""
+
+    def seal(self, key: str, text: str) -> bytes:
+        return text.encode("utf-8")
+
+    def open(self, key: str, body: bytes) -> str:
+        return body.decode("utf-8")
+
+
+def encode_buttons(buttons: Buttons) -> str:
+    return json.dumps([[[b.label, b.payload] for b in row] for row in buttons], ensure_ascii=False)
+
+
+def decode_buttons(raw: str) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(label, payload) for label, payload in row) for row in json.loads(raw))
+
+
+def new_key(prefix: str) -> str:
+    return f"{prefix}:{secrets.token_hex(8)}"
+
+
+class Outbox:
+    """Writes outbox rows; ``after_commit`` callbacks wake the dispatchers."""
+
+    def __init__(self, protector: BodyProtector, wake: Callable[[str], None] | None = None) -> None:
+        self.protector = protector
+        self.wake = wake or (lambda platform: None)
+
+    def to_chat(
+        self,
+        session: Session,
+        *,
+        platform: str,
+        chat_id: str,
+        text: str,
+        now: datetime,
+        key: str,
+        buttons: Buttons = (),
+        priority: int = Priority.REPLY,
+        kind: str = "reply",
+        person_id: int | None = None,
+        identity_id: int | None = None,
+        alert_id: int | None = None,
+        sensitive: bool = False,
+    ) -> OutboxMessage | None:
+        """Queue a message to one chat; a second call with the same key does nothing."""
+        existing = session.exec(
+            select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
+        ).first()
+        if existing is not None:
+            return None
+        row = OutboxMessage(
+            idempotency_key=key,
+            platform=platform,
+            chat_id=chat_id,
+            person_id=person_id,
+            identity_id=identity_id,
+            priority=int(priority),
+            kind=kind,
+            body=self.protector.seal(key, text),
+            buttons=encode_buttons(buttons),
+            sensitive=sensitive,
+            alert_id=alert_id,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        session.add(row)
+        platforms = session.info.setdefault("wake_platforms", set())
+        platforms.add(platform)
+        return row
+
+    def to_person(
+        self,
+        session: Session,
+        person: Person,
+        render: Callable[[Translate], str],
+        *,
+        now: datetime,
+        key: str,
+        buttons: Callable[[Translate], Buttons] | None = None,
+        priority: int = Priority.REPLY,
+        kind: str = "notice",
+        alert_id: int | None = None,
+        sensitive: bool = False,
+        exclude_identity: int | None = None,
+    ) -> OutboxMessage | None:
+        """Queue a message to a person on their best reachable identity, in their language.
+
+        Returns ``None`` when the person has no reachable identity (the caller fails over).
+        """
+        identity = best_identity(session, person.id, exclude=exclude_identity)
+        if identity is None:
+            return None
+        _ = gettext_for(person.ui_language)
+        return self.to_chat(
+            session,
+            platform=identity.platform,
+            chat_id=identity.chat_id,
+            text=render(_),
+            buttons=buttons(_) if buttons else (),
+            now=now,
+            key=key,
+            priority=priority,
+            kind=kind,
+            person_id=person.id,
+            identity_id=identity.id,
+            alert_id=alert_id,
+            sensitive=sensitive,
+        )
+
+
+def best_identity(session: Session, person_id: int | None, exclude: int | None = None) -> Identity | None:
+    """The person's reachable identity they used most recently."""
+    query = select(Identity).where(
+        Identity.person_id == person_id, col(Identity.unreachable_at).is_(None)
+    )
+    if exclude is not None:
+        query = query.where(Identity.id != exclude)
+    identities = list(session.exec(query))
+    if not identities:
+        return None
+    return max(identities, key=lambda i: (i.last_seen_at or i.created_at, i.id or 0))

@@ -1,0 +1,262 @@
+"""Profile fields: how each is asked, validated, stored and shown (shared by onboarding and /profile)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from c2p_bot.config import Config
+from c2p_bot.core.i18n import N_, SUPPORTED_LANGUAGES, Translate
+from c2p_bot.core.roles import PARTNER_KINDS, Role
+from matching.vocabulary import (
+    VocabularyError,
+    normalise_country,
+    normalise_language,
+    normalise_region,
+)
+from storage.models import Person
+
+MAX_LIST = 20
+
+
+class FieldError(ValueError):
+    """An invalid value; ``message`` is already translated and says what is accepted."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    name: str
+    roles: frozenset[Role]
+    question: str  # msgid
+    accepted: Callable[[Translate, Config], str]
+    parse: Callable[[str, Config, Translate], object]
+    store: Callable[[Person, object], None]
+    show: Callable[[Person], str]
+    choices: Callable[[Config], tuple[str, ...]] = lambda config: ()
+    multi: bool = False
+
+
+def _split(raw: str) -> list[str]:
+    items = [p.strip() for p in re.split(r"[,\s]+", raw) if p.strip()]
+    if len(items) > MAX_LIST:
+        raise FieldError("")
+    return items
+
+
+def _list_of(normalise: Callable[[str], str], raw: str, accepted: str) -> list[str]:
+    try:
+        items = _split(raw)
+        values = [normalise(item) for item in items]
+    except (VocabularyError, FieldError):
+        raise FieldError(accepted) from None
+    if not values:
+        raise FieldError(accepted)
+    return list(dict.fromkeys(values))
+
+
+# --- validators ---------------------------------------------------------------------------
+
+_ALIAS = re.compile(r"^[\w][\w .\-']{1,31}$")
+
+
+def _parse_alias(raw: str, config: Config, _: Translate) -> str:
+    value = " ".join(raw.split())
+    if not _ALIAS.match(value) or value.startswith("/"):
+        raise FieldError(_accepted_alias(_, config))
+    return value
+
+
+def _accepted_alias(_: Translate, config: Config) -> str:
+    return _("An alias is 2 to 32 letters, digits, spaces, dots or dashes. Use a name that "
+             "does not identify you to strangers.")
+
+
+def _parse_country(raw: str, config: Config, _: Translate) -> str:
+    try:
+        return normalise_country(raw.strip())
+    except VocabularyError:
+        raise FieldError(_accepted_country(_, config)) from None
+
+
+def _accepted_country(_: Translate, config: Config) -> str:
+    return _("A country is a two-letter ISO code, for example KE, CO or PH.")
+
+
+def _parse_languages(raw: str, config: Config, _: Translate) -> list[str]:
+    return _list_of(normalise_language, raw, _accepted_languages(_, config))
+
+
+def _accepted_languages(_: Translate, config: Config) -> str:
+    return _("Languages are two-letter ISO 639-1 codes separated by commas, for example: en, sw, es.")
+
+
+def _parse_expertise(raw: str, config: Config, _: Translate) -> list[str]:
+    vocabulary = set(config.matching.expertise)
+
+    def check(tag: str) -> str:
+        tag = tag.lower()
+        if tag not in vocabulary:
+            raise VocabularyError(tag)
+        return tag
+
+    return _list_of(check, raw, _accepted_expertise(_, config))
+
+
+def _accepted_expertise(_: Translate, config: Config) -> str:
+    return _("Choose one or more of: {tags}.").format(tags=", ".join(config.matching.expertise))
+
+
+def _parse_kinds(raw: str, config: Config, _: Translate) -> list[str]:
+    def check(kind: str) -> str:
+        kind = kind.lower()
+        if kind not in PARTNER_KINDS:
+            raise VocabularyError(kind)
+        return kind
+
+    return _list_of(check, raw, _accepted_kinds(_, config))
+
+
+def _accepted_kinds(_: Translate, config: Config) -> str:
+    return _("Choose one or more of: mp, lawyer, journalist.")
+
+
+def _parse_kind(raw: str, config: Config, _: Translate) -> str:
+    kind = raw.strip().lower()
+    if kind not in PARTNER_KINDS:
+        raise FieldError(_accepted_kind(_, config))
+    return kind
+
+
+def _accepted_kind(_: Translate, config: Config) -> str:
+    return _("Choose one of: mp, lawyer, journalist.")
+
+
+def _parse_regions(raw: str, config: Config, _: Translate) -> list[str]:
+    accepted = _accepted_regions(_, config)
+    try:
+        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        if not parts or len(parts) > MAX_LIST:
+            raise FieldError(accepted)
+        return list(dict.fromkeys(normalise_region(p) for p in parts))
+    except VocabularyError:
+        raise FieldError(accepted) from None
+
+
+def _accepted_regions(_: Translate, config: Config) -> str:
+    return _("Regions are ISO country codes and/or UN M49 region names separated by commas, "
+             "for example: KE, UG, Eastern Africa — or 'global'.")
+
+
+@lru_cache(maxsize=1)
+def _zones() -> dict[str, str]:
+    return {zone.lower(): zone for zone in available_timezones()}
+
+
+def _parse_timezone(raw: str, config: Config, _: Translate) -> str:
+    zone = _zones().get(raw.strip().lower())
+    if zone is None:
+        raise FieldError(_accepted_timezone(_, config))
+    return zone
+
+
+def _accepted_timezone(_: Translate, config: Config) -> str:
+    return _("A time zone is an IANA name, for example Africa/Nairobi, America/Bogota or UTC.")
+
+
+def _parse_ui_language(raw: str, config: Config, _: Translate) -> str:
+    value = raw.strip().lower()
+    if value not in SUPPORTED_LANGUAGES:
+        raise FieldError(_accepted_ui_language(_, config))
+    return value
+
+
+def _accepted_ui_language(_: Translate, config: Config) -> str:
+    return _("The bot speaks: {languages}.").format(languages=", ".join(SUPPORTED_LANGUAGES))
+
+
+def _parse_capacity(raw: str, config: Config, _: Translate) -> int:
+    value = raw.strip()
+    if not value.isdigit() or not 0 <= int(value) <= 50:
+        raise FieldError(_accepted_capacity(_, config))
+    return int(value)
+
+
+def _accepted_capacity(_: Translate, config: Config) -> str:
+    return _("Capacity is how many defenders you can support at once: a number from 0 to 50.")
+
+
+def _csv(values: object) -> str:
+    assert isinstance(values, list)
+    return ",".join(values)
+
+
+def _set_attr(name: str, transform: Callable[[object], object] = lambda v: v) -> Callable[[Person, object], None]:
+    def store(person: Person, value: object) -> None:
+        setattr(person, name, transform(value))
+
+    return store
+
+
+def _show_attr(name: str) -> Callable[[Person], str]:
+    def show(person: Person) -> str:
+        value = getattr(person, name)
+        return ", ".join(value.split(",")) if isinstance(value, str) else str(value)
+
+    return show
+
+
+_ALL = frozenset(Role)
+_HRD = frozenset({Role.HRD})
+_PARTNER = frozenset({Role.PARTNER})
+_HRD_PARTNER = frozenset({Role.HRD, Role.PARTNER})
+
+FIELDS: dict[str, ProfileField] = {
+    f.name: f
+    for f in (
+        ProfileField("alias", _ALL, N_("What should we call you? Choose an alias."),
+                     _accepted_alias, _parse_alias, _set_attr("alias"), _show_attr("alias")),
+        ProfileField("kind", _PARTNER, N_("Are you an MP, a lawyer or a journalist?"),
+                     _accepted_kind, _parse_kind, _set_attr("kind"), _show_attr("kind"),
+                     choices=lambda c: PARTNER_KINDS),
+        ProfileField("country", _HRD, N_("Which country do you work in?"),
+                     _accepted_country, _parse_country, _set_attr("country"), _show_attr("country")),
+        ProfileField("regions", _PARTNER, N_("Which countries or regions do you cover?"),
+                     _accepted_regions, _parse_regions, _set_attr("regions", _csv),
+                     _show_attr("regions")),
+        ProfileField("languages", _HRD_PARTNER, N_("Which languages do you speak?"),
+                     _accepted_languages, _parse_languages, _set_attr("languages", _csv),
+                     _show_attr("languages")),
+        ProfileField("wants", _HRD, N_("Who would you like to be paired with?"),
+                     _accepted_kinds, _parse_kinds, _set_attr("wants", _csv), _show_attr("wants"),
+                     choices=lambda c: PARTNER_KINDS, multi=True),
+        ProfileField("expertise", _HRD_PARTNER, N_("Which areas of work fit you?"),
+                     _accepted_expertise, _parse_expertise, _set_attr("expertise", _csv),
+                     _show_attr("expertise"), multi=True),
+        ProfileField("capacity", _PARTNER, N_("How many defenders can you support at once?"),
+                     _accepted_capacity, _parse_capacity, _set_attr("capacity"),
+                     _show_attr("capacity")),
+        ProfileField("timezone", _ALL, N_("Which time zone are you in?"),
+                     _accepted_timezone, _parse_timezone, _set_attr("timezone"),
+                     _show_attr("timezone")),
+        ProfileField("language", _ALL, N_("Which language should the bot use?"),
+                     _accepted_ui_language, _parse_ui_language, _set_attr("ui_language"),
+                     _show_attr("ui_language"), choices=lambda c: SUPPORTED_LANGUAGES),
+    )
+}
+
+ONBOARDING_FIELDS: dict[Role, tuple[str, ...]] = {
+    Role.COORDINATOR: ("alias", "timezone"),
+    Role.HRD: ("alias", "country", "languages", "wants", "expertise", "timezone"),
+    Role.PARTNER: ("alias", "kind", "regions", "languages", "expertise", "capacity", "timezone"),
+}
+
+
+def fields_for(role: Role) -> list[ProfileField]:
+    return [f for f in FIELDS.values() if role in f.roles]

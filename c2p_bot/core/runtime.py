@@ -1,0 +1,72 @@
+"""The running bot: the core, one dispatcher per transport, and the background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from c2p_bot.core.dispatcher import Dispatcher, Pacing, Transport
+from c2p_bot.core.events import Incoming
+from c2p_bot.core.service import Core
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+class Runtime:
+    """Wires dispatchers to the core's outbox and runs them with the periodic jobs."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.dispatchers: dict[str, Dispatcher] = {}
+        self.jobs: list[Job] = []  # awaited by tick(); scheduled by the alarm clock when running
+        self._tasks: list[asyncio.Task[None]] = []
+        core.outbox.wake = self._wake
+
+    def add_transport(
+        self, transport: Transport, pacing: Pacing | None = None, delete_after: timedelta | None = None
+    ) -> Dispatcher:
+        dispatcher = Dispatcher(self.core, transport, pacing, delete_after=delete_after)
+        self.dispatchers[transport.platform] = dispatcher
+        return dispatcher
+
+    def _wake(self, platform: str) -> None:
+        dispatcher = self.dispatchers.get(platform)
+        if dispatcher is not None:
+            dispatcher.wake()
+
+    async def handle(self, incoming: Incoming) -> None:
+        """Entry point for transports: handle one message, then let dispatchers send."""
+        self.core.handle(incoming)
+
+    async def tick(self) -> None:
+        """Run every periodic job once (the sweeper, retention, ...)."""
+        for job in self.jobs:
+            await job()
+
+    async def drain(self) -> int:
+        """Send everything due now on every transport (tests)."""
+        total = 0
+        while True:
+            sent = 0
+            for dispatcher in self.dispatchers.values():
+                sent += await dispatcher.drain()
+            total += sent
+            if sent == 0:
+                return total
+
+    async def start(self) -> None:
+        for dispatcher in self.dispatchers.values():
+            self._tasks.append(asyncio.create_task(dispatcher.run(), name=f"send-{dispatcher.platform}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,197 @@
+"""The core: resolve the sender, check permission, run the command in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from c2p_bot.config import Config
+from c2p_bot.core import onboarding
+from c2p_bot.core.clock import Clock
+from c2p_bot.core.context import Context
+from c2p_bot.core.conversations import FLOWS
+from c2p_bot.core.events import Incoming
+from c2p_bot.core.i18n import N_, gettext_for
+from c2p_bot.core.failover import UnreachableHook
+from c2p_bot.core.invites import redeem_invite
+from c2p_bot.core.outbox import Outbox
+from c2p_bot.core.parsing import ParsedCommand, clean_text, parse_command
+from c2p_bot.core.registry import CommandRegistry, registry
+from c2p_bot.core.roles import Role
+from storage.models import Conversation, Identity, Person, SeenEvent
+
+log = logging.getLogger(__name__)
+
+STRANGER_REPLY = N_(
+    "This is a private service. If you were given an invite code, send /start CODE."
+)
+UNKNOWN_COMMAND = N_("Sorry, I don't know that command. Send /help to see what you can do.")
+NOT_UNDERSTOOD = N_("I didn't understand that. Send /help to see what you can do.")
+GROUP_NOTICE = N_("I only work in private chats. Please write to me directly.")
+INTERNAL_ERROR = N_("Sorry, something went wrong and nothing was changed. Please try again.")
+
+ActivationHook = Callable[[Context, Person], None]
+
+
+class Core:
+    """Transport-neutral bot logic; transports call :meth:`handle` with each incoming message."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        clock: Clock,
+        outbox: Outbox,
+        commands: CommandRegistry = registry,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+        self.outbox = outbox
+        self.commands = commands
+        self.bot_names: set[str] = set()
+        self.invite_links: dict[str, Callable[[str], str]] = {}
+        self.registration_hooks: list[ActivationHook] = []
+        self.activation_hooks: list[ActivationHook] = []
+        self.role_change_hooks: list[Callable[[int], None]] = []
+        self.profile_hooks: list[ActivationHook] = []
+        self.forget_hooks: list[ActivationHook] = []
+        self.unreachable_hooks: list[UnreachableHook] = []
+        self.people_hooks: list[Callable[[Context, Person], str]] = []
+        self.services: dict[str, object] = {}
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def commit(self, session: Session) -> None:
+        """Commit and wake the dispatchers of every platform that got new outbox rows."""
+        platforms = set(session.info.pop("wake_platforms", set()))
+        session.commit()
+        for platform in platforms:
+            self.outbox.wake(platform)
+
+    # -- entry point -------------------------------------------------------------------
+
+    def handle(self, incoming: Incoming) -> None:
+        """Handle one message exactly once (de-duplicated by ``event_id``)."""
+        now = self.clock.now()
+        try:
+            with self.session() as session:
+                if not self._first_time(session, incoming, now):
+                    return
+                ctx = self._context(session, incoming, now)
+                self._route(ctx, clean_text(incoming.text))
+                self.commit(session)
+        except IntegrityError:
+            # Another worker handled the same event concurrently, or a unique rule was hit.
+            log.warning("message from %s not applied: conflicting write", incoming.platform)
+            self._apologise(incoming, now)
+        except Exception:
+            log.exception("error while handling a message on %s", incoming.platform)
+            self._apologise(incoming, now)
+
+    def _first_time(self, session: Session, incoming: Incoming, now: datetime) -> bool:
+        if not incoming.event_id:
+            return True
+        seen = session.exec(
+            select(SeenEvent.id).where(
+                SeenEvent.platform == incoming.platform, SeenEvent.event_key == incoming.event_id
+            )
+        ).first()
+        if seen is not None:
+            return False
+        session.add(SeenEvent(platform=incoming.platform, event_key=incoming.event_id, seen_at=now))
+        return True
+
+    def _context(self, session: Session, incoming: Incoming, now: datetime) -> Context:
+        identity = session.exec(
+            select(Identity).where(
+                Identity.platform == incoming.platform,
+                Identity.platform_user_id == incoming.sender_id,
+            )
+        ).first()
+        person = session.get(Person, identity.person_id) if identity else None
+        if identity is not None and incoming.is_private:
+            identity.last_seen_at = now
+            identity.unreachable_at = None
+            identity.chat_id = incoming.chat_id
+            session.add(identity)
+        return Context(self, session, incoming, now, identity, person)
+
+    def _apologise(self, incoming: Incoming, now: datetime) -> None:
+        try:
+            with self.session() as session:
+                ctx = self._context(session, incoming, now)
+                text = INTERNAL_ERROR if ctx.person else STRANGER_REPLY
+                ctx.reply(ctx._(text))
+                self.commit(session)
+        except Exception:
+            log.exception("could not send the error reply")
+
+    # -- routing -----------------------------------------------------------------------
+
+    def _route(self, ctx: Context, text: str) -> None:
+        if not ctx.incoming.is_private:
+            self._group_notice(ctx)
+            return
+        command = parse_command(text)
+        if command is not None and command.addressed_to and not self._addressed_to_me(command):
+            command = ParsedCommand("", "", None)  # /cmd@otherbot: not ours
+        if ctx.person is None:
+            self._stranger(ctx, command)
+            return
+        if ctx.person.status == "onboarding":
+            onboarding.handle(ctx, command, text)
+            return
+        conversation = ctx.session.get(Conversation, ctx.person_id)
+        if command is None:
+            if conversation is not None and conversation.flow in FLOWS:
+                FLOWS[conversation.flow].answer(ctx, conversation, text)
+            else:
+                ctx.reply(ctx._(NOT_UNDERSTOOD))
+            return
+        spec = self.commands.lookup(command.name) if command.name else None
+        role = Role(ctx.person.role)
+        if spec is None or role not in spec.roles:
+            if spec is not None:
+                ctx.audit("command_refused", f"person:{ctx.person_id}", f"/{spec.name}")
+            ctx.reply(ctx._(UNKNOWN_COMMAND))
+            return
+        if conversation is not None:
+            ctx.session.delete(conversation)  # a new command abandons a guided conversation
+            ctx.session.flush()
+        spec.handler(ctx, command.args)
+
+    def _addressed_to_me(self, command: ParsedCommand) -> bool:
+        names = {name.lower() for name in self.bot_names}
+        return not names or (command.addressed_to or "").lower() in names
+
+    def _group_notice(self, ctx: Context) -> None:
+        key = f"group-notice:{ctx.incoming.chat_id}"
+        done = ctx.session.exec(
+            select(SeenEvent.id).where(
+                SeenEvent.platform == ctx.incoming.platform, SeenEvent.event_key == key
+            )
+        ).first()
+        if done is None:
+            ctx.session.add(SeenEvent(platform=ctx.incoming.platform, event_key=key, seen_at=ctx.now))
+            ctx.reply(ctx._(GROUP_NOTICE))
+
+    def _stranger(self, ctx: Context, command: ParsedCommand | None) -> None:
+        if command is not None and command.name == "start" and command.args:
+            invite = redeem_invite(ctx.session, command.args.split()[0], ctx.now)
+            if invite is not None:
+                onboarding.register(ctx, invite)
+                return
+        ctx.reply(gettext_for(None)(STRANGER_REPLY))
+
+    # -- hooks -------------------------------------------------------------------------
+
+    def person_activated(self, ctx: Context, person: Person) -> None:
+        for hook in self.activation_hooks:
+            hook(ctx, person)
