@@ -74,9 +74,7 @@ def dearmour(text: str) -> tuple[bytes, bytes]:
         raise ArmourError("No sealed message found in the text", code="no_armour")
     end = _END_RE.search(text, begin.end())
     if end is None:
-        raise ArmourError(
-            "The sealed message is incomplete (no END line)", code="armour_truncated"
-        )
+        raise ArmourError("The sealed message is incomplete (no END line)", code="armour_truncated")
     inner = text[begin.end() : end.start()]
     match = _CONTEXT_RE.search(inner)
     if match is None:

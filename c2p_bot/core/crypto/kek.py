@@ -151,9 +151,7 @@ class KdfParams:
         return cls(salt=salt, opslimit=ops, memlimit=mem)
 
 
-def kek_from_passphrase(
-    passphrase: str, params: KdfParams | None = None
-) -> tuple[Kek, KdfParams]:
+def kek_from_passphrase(passphrase: str, params: KdfParams | None = None) -> tuple[Kek, KdfParams]:
     """Derive the KEK from a passphrase (NFC-normalised) with Argon2id.
 
     Pass the stored ``params`` to re-derive; ``None`` makes new ones (store

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 import string
 
 from nacl.encoding import RawEncoder
@@ -43,20 +44,16 @@ def decode_tagged(tag: str, text: str, size: int, what: str) -> bytes:
     Raises :class:`KeyFormatError` with a code: ``not_a_key``, ``several_keys``,
     ``key_truncated``, ``key_too_long`` or ``key_checksum``.
     """
-    lowered = text.lower()
-    prefix = tag.lower() + ":"
-    start = lowered.find(prefix)
-    if start < 0:
+    matches = list(re.finditer(re.escape(tag + ":"), text, re.IGNORECASE | re.ASCII))
+    if not matches:
         raise KeyFormatError(
             f"Not a {what}: expected text starting with '{tag}:'", code="not_a_key"
         )
-    if lowered.find(prefix, start + 1) >= 0:
-        raise KeyFormatError(
-            f"More than one {what} found; paste exactly one", code="several_keys"
-        )
+    if len(matches) > 1:
+        raise KeyFormatError(f"More than one {what} found; paste exactly one", code="several_keys")
     need = _encoded_len(size)
     chars: list[str] = []
-    i = start + len(prefix)
+    i = matches[0].end()
     while i < len(text) and len(chars) < need:
         ch = text[i]
         if ch in _B64URL:
@@ -65,13 +62,9 @@ def decode_tagged(tag: str, text: str, size: int, what: str) -> bytes:
             break
         i += 1
     if len(chars) < need:
-        raise KeyFormatError(
-            f"The {what} is incomplete; copy the whole key", code="key_truncated"
-        )
+        raise KeyFormatError(f"The {what} is incomplete; copy the whole key", code="key_truncated")
     if i < len(text) and text[i] in _B64URL:
-        raise KeyFormatError(
-            f"The {what} has extra characters at the end", code="key_too_long"
-        )
+        raise KeyFormatError(f"The {what} has extra characters at the end", code="key_too_long")
     encoded = "".join(chars)
     raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     key, check = raw[:size], raw[size:]
