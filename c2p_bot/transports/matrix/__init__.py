@@ -1,0 +1,1 @@
+"""Matrix transport (matrix-nio with end-to-end encryption)."""
