@@ -1,0 +1,539 @@
+"""python-telegram-bot, unmodified, against the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dtm
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from tests.telegram_api.server import FakeBotApi
+
+
+def build_app(api: FakeBotApi) -> Application:
+    return (
+        ApplicationBuilder()
+        .token(api.token)
+        .base_url(api.base_url)
+        .base_file_url(api.base_file_url)
+        .build()
+    )
+
+
+@contextlib.asynccontextmanager
+async def polling(app: Application) -> AsyncIterator[Application]:
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+@contextlib.asynccontextmanager
+async def bot_for(api: FakeBotApi) -> AsyncIterator[Bot]:
+    async with Bot(api.token, base_url=api.base_url, base_file_url=api.base_file_url) as bot:
+        yield bot
+
+
+def seconds(value: int | dtm.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# End to end with Application + polling
+# ----------------------------------------------------------------------------------------------
+
+
+async def test_start_command_and_button_press_through_polling(fake_api: FakeBotApi) -> None:
+    seen_args: list[list[str]] = []
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        seen_args.append(list(context.args or []))
+        keyboard = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton("I am safe", callback_data="safe")],
+                [InlineKeyboardButton("Help", callback_data="help")],
+            ]
+        )
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(
+            f"Welcome, code {context.args[0]}", reply_markup=keyboard
+        )
+
+    async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer("Noted")
+        await query.edit_message_text(f"You chose {query.data}")
+
+    app = build_app(fake_api)
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CallbackQueryHandler(button))
+    amina = fake_api.user("amina")
+
+    async with polling(app):
+        update = amina.send_text("/start CODE42")
+        entity = update["message"]["entities"][0]
+        assert entity == {"offset": 0, "length": 6, "type": "bot_command"}
+
+        reply = await fake_api.wait_for_message(amina, r"Welcome, code CODE42", timeout=5)
+        assert seen_args == [["CODE42"]]
+        assert reply.button_texts == ["I am safe", "Help"]
+        assert reply.callback_data == ["safe", "help"]
+        assert reply.message_id == 2  # /start was message 1 in this private chat
+        assert reply.wire["from"]["username"] == fake_api.bot_username
+
+        press = amina.press(reply, "safe")
+        await fake_api.wait_for(lambda: reply.text == "You chose safe", timeout=5)
+        assert reply.buttons == []  # editMessageText without reply_markup drops the keyboard
+        assert reply.history[0]["text"] == "Welcome, code CODE42"
+        assert fake_api.callback_answers[press["callback_query"]["id"]]["text"] == "Noted"
+
+    methods = [c.method for c in fake_api.calls]
+    assert methods[:2] == ["getMe", "deleteWebhook"]
+    assert "sendMessage" in methods and "answerCallbackQuery" in methods
+    assert all(c.time <= d.time for c, d in zip(fake_api.calls, fake_api.calls[1:], strict=False))
+
+
+async def test_group_commands_with_botname_and_privacy_mode(fake_api: FakeBotApi) -> None:
+    got: list[str] = []
+
+    async def on_any(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None and update.effective_message.text
+        got.append(update.effective_message.text)
+        await update.effective_message.reply_text("ack")
+
+    app = build_app(fake_api)
+    app.add_handler(CommandHandler("status", on_any))
+    app.add_handler(MessageHandler(filters.TEXT, on_any))
+    amina, bob = fake_api.user("amina"), fake_api.user("bob")
+    group = fake_api.group("defenders", [amina, bob])
+    assert group.type == "supergroup" and group.id < -1_000_000_000_000
+
+    async with polling(app):
+        assert group.send_text(bob, "just chatting") is None  # privacy mode: not delivered
+        assert group.send_text(bob, "/status@someone_else_bot") is None
+        update = group.send_text(amina, f"/status@{fake_api.bot_username} now")
+        assert update is not None
+        assert update["message"]["entities"][0]["length"] == len(f"/status@{fake_api.bot_username}")
+        ack = await fake_api.wait_for_message(group, "ack", timeout=5)
+        # A reply to the bot's message is delivered even in privacy mode.
+        assert group.send_text(bob, "thanks", reply_to=ack) is not None
+        await fake_api.wait_for_message(group, "ack", timeout=5)
+
+    assert got == [f"/status@{fake_api.bot_username} now", "thanks"]
+
+
+async def test_duplicate_update_is_delivered_twice(fake_api: FakeBotApi) -> None:
+    seen: list[int] = []
+
+    async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        seen.append(update.update_id)
+
+    app = build_app(fake_api)
+    app.add_handler(MessageHandler(filters.ALL, record))
+    amina = fake_api.user("amina")
+
+    async with polling(app):
+        first = amina.send_text("hello")
+        await fake_api.wait_for(lambda: len(seen) == 1, timeout=5)
+        fake_api.inject_raw(first)  # same update_id, already confirmed by the bot
+        await fake_api.wait_for(lambda: len(seen) == 2, timeout=5)
+        later = amina.send_text("again")
+        await fake_api.wait_for(lambda: len(seen) == 3, timeout=5)
+
+    assert seen == [first["update_id"], first["update_id"], later["update_id"]]
+    assert fake_api.pending_updates == []  # PTB's shutdown getUpdates confirmed everything
+
+
+async def test_block_injects_my_chat_member_and_sends_fail(fake_api: FakeBotApi) -> None:
+    statuses: list[str] = []
+
+    async def member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.my_chat_member is not None
+        statuses.append(update.my_chat_member.new_chat_member.status)
+
+    app = build_app(fake_api)
+    app.add_handler(ChatMemberHandler(member, ChatMemberHandler.MY_CHAT_MEMBER))
+    amina, stranger = fake_api.user("amina"), fake_api.user("stranger")
+    amina.send_text("/start")
+
+    async with polling(app):
+        amina.block()
+        await fake_api.wait_for(lambda: statuses == ["kicked"], timeout=5)
+        with pytest.raises(Forbidden, match="bot was blocked by the user"):
+            await app.bot.send_message(amina.id, "are you there?")
+        with pytest.raises(Forbidden, match="can't initiate conversation"):
+            await app.bot.send_message(stranger.id, "hi")
+
+
+# ----------------------------------------------------------------------------------------------
+# Errors as PTB sees them
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+async def test_fault_injection_maps_to_ptb_exceptions(fake_api: FakeBotApi) -> None:
+    amina = fake_api.user("amina")
+    amina.send_text("/start")
+    async with bot_for(fake_api) as bot:
+        fake_api.fail(method="sendMessage", status=429, retry_after=7)
+        with pytest.raises(RetryAfter) as info:
+            await bot.send_message(amina.id, "x")
+        assert seconds(info.value.retry_after) == 7
+
+        fake_api.fail(method="sendMessage", status=500)
+        with pytest.raises(NetworkError, match="Internal Server Error") as err:
+            await bot.send_message(amina.id, "x")
+        assert not isinstance(err.value, BadRequest | Forbidden)
+
+        fake_api.fail(method="sendMessage", status=502)
+        with pytest.raises(NetworkError, match="Bad Gateway"):
+            await bot.send_message(amina.id, "x")
+
+        fake_api.fail(method="sendMessage", status=403)
+        with pytest.raises(Forbidden, match="bot was blocked by the user"):
+            await bot.send_message(amina.id, "x")
+
+        fake_api.fail(method="sendMessage", status=400)
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await bot.send_message(amina.id, "x")
+
+        # Real (not injected) chat-not-found.
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await bot.send_message(123, "x")
+
+        message = await bot.send_message(amina.id, "finally")
+        assert message.text == "finally"
+
+    failed = [c for c in fake_api.calls if c.fault is not None]
+    assert [c.status for c in failed] == [429, 500, 502, 403, 400]
+    assert fake_api.calls_for("sendMessage")[-1].ok is True
+    assert [m.text for m in fake_api.sent_to(amina)] == ["finally"]
+
+
+async def test_fault_scoping_by_chat_count_and_window(fake_api: FakeBotApi) -> None:
+    amina, bob = fake_api.user("amina"), fake_api.user("bob")
+    amina.send_text("/start")
+    bob.send_text("/start")
+    async with bot_for(fake_api) as bot:
+        fake_api.fail(chat_id=amina, status=500, times=2)
+        await bot.send_message(bob.id, "bob is fine")
+        for _ in range(2):
+            with pytest.raises(NetworkError):
+                await bot.send_message(amina.id, "x")
+        await bot.send_message(amina.id, "third time lucky")
+
+        fault = fake_api.fail(method="getChat", status=503, times=None, for_seconds=0.3)
+        with pytest.raises(NetworkError, match="Service Unavailable"):
+            await bot.get_chat(amina.id)
+        await asyncio.sleep(0.35)  # let the fault's time window run out
+        assert not fault.active(time.monotonic())
+        chat = await bot.get_chat(amina.id)
+        assert chat.username == "amina"
+
+        fake_api.fail(method="sendMessage", status=500, times=None)
+        fake_api.clear_faults()
+        await bot.send_message(amina.id, "cleared")
+
+
+async def test_timeout_fault_still_processes_the_request(fake_api: FakeBotApi) -> None:
+    amina = fake_api.user("amina")
+    amina.send_text("/start")
+    async with bot_for(fake_api) as bot:
+        fake_api.fail(method="sendMessage", status="timeout", delay=0.6)
+        with pytest.raises(TimedOut):
+            await bot.send_message(amina.id, "slow", read_timeout=0.2)
+        # Like Telegram, the request was carried out even though the client gave up.
+        msg = await fake_api.wait_for_message(amina, "slow", timeout=3)
+        assert msg.message_id == 2
+        assert fake_api.calls_for("sendMessage")[0].status == "timeout"
+
+
+async def test_wrong_token_unknown_method_and_raw_envelopes(fake_api: FakeBotApi) -> None:
+    wrong = fake_api.token.split(":")[0] + ":" + "B" * 35
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{fake_api.base_url}{wrong}/getMe") as resp:
+            assert resp.status == 401
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 401,
+                "description": "Unauthorized",
+            }
+        async with http.post(f"{fake_api.base_url}{fake_api.token}/noSuchMethod") as resp:
+            assert resp.status == 404
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 404,
+                "description": "Not Found",
+            }
+        fake_api.fail(method="getMe", status=429, retry_after=5)
+        async with http.get(f"{fake_api.base_url}{fake_api.token}/getMe") as resp:
+            assert resp.status == 429
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 5",
+                "parameters": {"retry_after": 5},
+            }
+        # JSON body with a real object as reply_markup (other clients do this).
+        amina = fake_api.user("amina")
+        amina.send_text("/start")
+        body = {
+            "chat_id": amina.id,
+            "text": "json body",
+            "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]},
+        }
+        async with http.post(f"{fake_api.base_url}{fake_api.token}/sendMessage", json=body) as r:
+            payload = await r.json()
+            assert payload["ok"] is True
+            assert payload["result"]["reply_markup"] == body["reply_markup"]
+        # Form body with reply_markup as a JSON string (what PTB sends).
+        form = {
+            "chat_id": str(amina.id),
+            "text": "123",
+            "reply_markup": json.dumps(body["reply_markup"]),
+        }
+        async with http.post(f"{fake_api.base_url}{fake_api.token}/sendMessage", data=form) as r:
+            payload = await r.json()
+            assert payload["result"]["text"] == "123"  # text stays a string
+            assert fake_api.sent_to(amina)[-1].callback_data == ["a"]
+
+    with pytest.raises(InvalidToken):
+        async with Bot(wrong, base_url=fake_api.base_url):
+            pass
+    async with bot_for(fake_api) as bot:
+        with pytest.raises(EndPointNotFound):
+            await bot.do_api_request("noSuchMethod")
+
+
+# ----------------------------------------------------------------------------------------------
+# Individual methods
+# ----------------------------------------------------------------------------------------------
+
+
+async def test_set_my_commands_recorded_per_scope(fake_api: FakeBotApi) -> None:
+    amina, bob = fake_api.user("amina"), fake_api.user("bob")
+    async with bot_for(fake_api) as bot:
+        await bot.set_my_commands([BotCommand("start", "Start"), BotCommand("help", "Help")])
+        await bot.set_my_commands(
+            [BotCommand("checkin", "Check in now")], scope=BotCommandScopeChat(amina.id)
+        )
+        await bot.set_my_commands([BotCommand("hilfe", "Hilfe")], language_code="de")
+        assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
+        scoped = await bot.get_my_commands(scope=BotCommandScopeChat(amina.id))
+        assert [c.command for c in scoped] == ["checkin"]
+        assert await bot.get_my_commands(scope=BotCommandScopeChat(bob.id)) == ()
+        with pytest.raises(BadRequest, match="Bot_command_invalid"):
+            await bot.set_my_commands([BotCommand("Bad-Name", "x")])
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await bot.set_my_commands([BotCommand("x", "x")], scope=BotCommandScopeChat(1))
+
+        assert fake_api.commands_for(amina) == [
+            {"command": "checkin", "description": "Check in now"}
+        ]
+        assert fake_api.commands_for(BotCommandScopeChat(amina.id)) == fake_api.commands_for(amina)
+        assert fake_api.commands_for(bob) == []
+        assert [c["command"] for c in fake_api.commands_for()] == ["start", "help"]
+        assert [c["command"] for c in fake_api.commands_for(language_code="de")] == ["hilfe"]
+
+        await bot.delete_my_commands(scope=BotCommandScopeChat(amina.id))
+        assert fake_api.commands_for(amina) == []
+
+
+async def test_delete_message_and_edit_errors(fake_api: FakeBotApi) -> None:
+    amina = fake_api.user("amina")
+    amina.send_text("/start")
+    async with bot_for(fake_api) as bot:
+        first = await bot.send_message(amina.id, "one")
+        second = await bot.send_message(
+            amina.id,
+            "two",
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("ok", callback_data="ok")]]),
+        )
+        assert (first.message_id, second.message_id) == (2, 3)
+        assert await bot.delete_message(amina.id, first.message_id) is True
+        assert fake_api.deleted == [(amina.id, first.message_id)]
+        assert fake_api.sent_to(amina)[0].deleted is True
+        with pytest.raises(BadRequest, match="Message to delete not found"):
+            await bot.delete_message(amina.id, first.message_id)
+        with pytest.raises(BadRequest, match="Message to delete not found"):
+            await bot.delete_message(amina.id, 999)
+
+        with pytest.raises(BadRequest, match="Message is not modified"):
+            await bot.edit_message_reply_markup(
+                amina.id,
+                second.message_id,
+                reply_markup=InlineKeyboardMarkup(
+                    [[InlineKeyboardButton("ok", callback_data="ok")]]
+                ),
+            )
+        await bot.edit_message_reply_markup(amina.id, second.message_id, reply_markup=None)
+        assert fake_api.sent_to(amina)[1].buttons == []
+        with pytest.raises(BadRequest, match="Message to edit not found"):
+            await bot.edit_message_text("x", amina.id, first.message_id)
+        with pytest.raises(BadRequest, match="Message can't be edited"):
+            await bot.edit_message_text("x", amina.id, 1)  # amina's own /start
+
+
+async def test_parse_modes_like_telegram(fake_api: FakeBotApi) -> None:
+    amina = fake_api.user("amina")
+    amina.send_text("/start")
+    async with bot_for(fake_api) as bot:
+        msg = await bot.send_message(
+            amina.id, "<b>Safe</b> &amp; sound 🙂 <i>ok</i>", parse_mode="HTML"
+        )
+        assert msg.text == "Safe & sound 🙂 ok"
+        assert [(e.type, e.offset, e.length) for e in msg.entities] == [
+            ("bold", 0, 4),
+            ("italic", 16, 2),  # the emoji counts as 2 UTF-16 code units
+        ]
+        with pytest.raises(BadRequest, match='(?i)unsupported start tag "br"'):
+            await bot.send_message(amina.id, "a<br>b", parse_mode="HTML")
+        with pytest.raises(BadRequest, match="(?i)can't find end tag"):
+            await bot.send_message(amina.id, "<b>open", parse_mode="HTML")
+        with pytest.raises(BadRequest, match="(?i)character '.' is reserved"):
+            await bot.send_message(amina.id, "*Hi* there.", parse_mode="MarkdownV2")
+        ok = await bot.send_message(amina.id, "*Hi* there\\.", parse_mode="MarkdownV2")
+        assert ok.text == "Hi there." and ok.entities[0].type == "bold"
+        with pytest.raises(BadRequest, match="Message text is empty"):
+            await bot.send_message(amina.id, "   ")
+        with pytest.raises(BadRequest, match="Message is too long"):
+            await bot.send_message(amina.id, "x" * 4097)
+        with pytest.raises(BadRequest, match="Button_data_invalid"):
+            await bot.send_message(
+                amina.id,
+                "x",
+                reply_markup=InlineKeyboardMarkup(
+                    [[InlineKeyboardButton("b", callback_data="d" * 65)]]
+                ),
+            )
+
+
+async def test_long_poll_returns_promptly_and_confirms_by_offset(fake_api: FakeBotApi) -> None:
+    amina = fake_api.user("amina")
+    async with bot_for(fake_api) as bot:
+        assert await bot.get_updates(timeout=0) == ()
+        started = time.monotonic()
+        poll = asyncio.create_task(bot.get_updates(timeout=10))
+        await fake_api.wait_for_call("getUpdates", count=2, finished=False)
+        update = amina.send_text("ping")
+        got = await poll
+        assert time.monotonic() - started < 2
+        assert [u.update_id for u in got] == [update["update_id"]]
+        # Not confirmed yet: comes again.
+        again = await bot.get_updates(timeout=0)
+        assert [u.update_id for u in again] == [update["update_id"]]
+        # Confirmed by offset.
+        assert await bot.get_updates(offset=update["update_id"] + 1, timeout=0) == ()
+        assert fake_api.pending_updates == []
+
+        second = amina.send_text("two")
+        third = amina.send_text("three")
+        limited = await bot.get_updates(limit=1, timeout=0)
+        assert [u.update_id for u in limited] == [second["update_id"]]
+        assert third["update_id"] == second["update_id"] + 1
+
+        # An empty long poll really waits for its timeout.
+        await bot.get_updates(offset=third["update_id"] + 1, timeout=0)
+        started = time.monotonic()
+        assert await bot.get_updates(timeout=1) == ()
+        assert 0.9 < time.monotonic() - started < 3
+
+        # A second poller terminates the first one with 409, like Telegram.
+        first_poll = asyncio.create_task(bot.get_updates(timeout=10))
+        await fake_api.wait_for(
+            lambda: fake_api.calls_for("getUpdates")[-1].finished_at is None, timeout=2
+        )
+        async with bot_for(fake_api) as other:
+            assert await other.get_updates(timeout=0) == ()
+        with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+            await first_poll
+
+
+async def test_webhook_makes_get_updates_conflict(fake_api: FakeBotApi) -> None:
+    async with bot_for(fake_api) as bot:
+        assert await bot.set_webhook("https://example.org/hook", secret_token="s3cret")
+        info = await bot.get_webhook_info()
+        assert info.url == "https://example.org/hook"
+        assert fake_api.webhook["secret_token"] == "s3cret"
+        with pytest.raises(Conflict, match="can't use getUpdates method while webhook is active"):
+            await bot.get_updates(timeout=0)
+        fake_api.user("amina").send_text("queued while webhook points elsewhere")
+        assert (await bot.get_webhook_info()).pending_update_count == 1
+        assert await bot.delete_webhook()
+        assert (await bot.get_webhook_info()).url == ""
+        assert len(await bot.get_updates(timeout=0)) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_updates_are_posted_to_a_ptb_webhook(fake_api: FakeBotApi) -> None:
+    seen: list[str] = []
+
+    async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None and update.effective_message.text
+        seen.append(update.effective_message.text)
+
+    app = build_app(fake_api)
+    app.add_handler(MessageHandler(filters.TEXT, record))
+    port = _free_port()
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="hook",
+            webhook_url=f"http://127.0.0.1:{port}/hook",
+            secret_token="s3cret",
+        )
+        try:
+            fake_api.user("amina").send_text("via webhook")
+            await fake_api.wait_for(lambda: seen == ["via webhook"], timeout=5)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    assert fake_api.webhook_deliveries[-1][1] == 200
