@@ -81,10 +81,6 @@ _HTML_TAGS = {
     "tg-emoji": "custom_emoji",
 }
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_TAG_NAME_RE = re.compile(r"[A-Za-z0-9-]+")
-_ATTR_RE = re.compile(
-    r"""\s*([A-Za-z0-9_-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""", re.DOTALL
-)
 
 
 def _decode_html_entities(raw: str) -> str:
@@ -130,13 +126,15 @@ def parse_html(src: str) -> tuple[str, list[dict[str, Any]]]:
             i = j
             continue
         tag_start = i
-        close = src.find(">", i)
-        if close == -1:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(src, i)}")
-        inner = src[i + 1 : close]
-        i = close + 1
-        if inner.startswith("/"):
-            name = inner[1:].strip().lower()
+        i += 1
+        if i < n and src[i] == "/":
+            close = src.find(">", i)
+            if close == -1:
+                raise EntityParseError(
+                    f"Unclosed end tag at byte offset {_byte_offset(src, tag_start)}"
+                )
+            name = src[i + 1 : close].strip().lower()
+            i = close + 1
             if not stack:
                 raise EntityParseError(
                     f"Unexpected end tag at byte offset {_byte_offset(src, tag_start)}"
@@ -149,27 +147,76 @@ def parse_html(src: str) -> tuple[str, list[dict[str, Any]]]:
                 )
             stack.pop()
             ent.end = out_len
-            if ent.type == "code" and stack and stack[-1][1].type == "pre":
+            if ent.type == "code":
                 lang = ent.extra.pop("language", None)
-                if lang and stack[-1][1].start == ent.start:
+                if (
+                    lang
+                    and stack
+                    and stack[-1][1].type == "pre"
+                    and stack[-1][1].start == ent.start
+                ):
                     stack[-1][1].extra["language"] = lang
                     continue
-            ent.extra.pop("language", None)
             if ent.type == "text_link" and not ent.extra.get("url"):
                 continue
             done.append(ent)
             continue
-        m = _TAG_NAME_RE.match(inner)
-        name = (m.group(0) if m else "").lower()
+        j = i
+        while j < n and not src[j].isspace() and src[j] != ">":
+            j += 1
+        if j >= n:
+            raise EntityParseError(
+                f"Unclosed start tag at byte offset {_byte_offset(src, tag_start)}"
+            )
+        name = src[i:j].lower()
         if name not in _HTML_TAGS:
             raise EntityParseError(
                 f'Unsupported start tag "{name}" at byte offset {_byte_offset(src, tag_start)}'
             )
         attrs: dict[str, str] = {}
-        for am in _ATTR_RE.finditer(inner[len(name) :].rstrip("/")):
-            if am.group(0).strip():
-                value = am.group(2) or am.group(3) or am.group(4) or ""
-                attrs[am.group(1).lower()] = _decode_html_entities(value)
+        i = j
+        while True:
+            while i < n and src[i].isspace():
+                i += 1
+            if i >= n:
+                raise EntityParseError(
+                    f'Unclosed start tag "{name}" at byte offset {_byte_offset(src, tag_start)}'
+                )
+            if src[i] == ">":
+                i += 1
+                break
+            am = re.match(r"[A-Za-z0-9_-]*", src[i:])
+            attr = am.group(0).lower() if am else ""
+            if not attr:
+                raise EntityParseError(
+                    f'Empty attribute name in the tag "{name}" at byte offset '
+                    f"{_byte_offset(src, i)}"
+                )
+            i += len(attr)
+            while i < n and src[i].isspace():
+                i += 1
+            if i < n and src[i] == "=":
+                i += 1
+                while i < n and src[i].isspace():
+                    i += 1
+                if i < n and src[i] in "\"'":
+                    quote_end = src.find(src[i], i + 1)
+                    if quote_end == -1:
+                        raise EntityParseError(
+                            f"Unclosed end of an attribute value at byte offset "
+                            f"{_byte_offset(src, i)}"
+                        )
+                    value = src[i + 1 : quote_end]
+                    i = quote_end + 1
+                else:
+                    k = i
+                    while k < n and not src[k].isspace() and src[k] != ">":
+                        k += 1
+                    value = src[i:k]
+                    i = k
+            else:
+                value = ""
+            attrs[attr] = _decode_html_entities(value)
         ent = _Entity(_HTML_TAGS[name], out_len)
         if name == "span" and attrs.get("class") != "tg-spoiler":
             raise EntityParseError(

@@ -1672,7 +1672,7 @@ class FakeBotApi:
                 "gifts_from_channels": False,
             },
         }
-        if chat.type != "private" and chat.type != "group":
+        if chat.type == "supergroup":
             info.setdefault("permissions", {"can_send_messages": True})
         return info
 

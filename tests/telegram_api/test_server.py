@@ -18,6 +18,8 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from telegram.error import (
@@ -537,3 +539,47 @@ async def test_updates_are_posted_to_a_ptb_webhook(fake_api: FakeBotApi) -> None
             await app.updater.stop()
             await app.stop()
     assert fake_api.webhook_deliveries[-1][1] == 200
+
+
+async def test_allowed_updates_negative_offset_and_reply_keyboards(fake_api: FakeBotApi) -> None:
+    amina = fake_api.user("amina")
+    chat_member = {
+        "chat_member": {
+            "chat": amina.chat_dict(),
+            "from": amina.to_dict(),
+            "date": 1,
+            "old_chat_member": {"status": "left", "user": amina.to_dict()},
+            "new_chat_member": {"status": "member", "user": amina.to_dict()},
+        }
+    }
+    async with bot_for(fake_api) as bot:
+        # Telegram's default allowed_updates excludes chat_member: such updates are never sent.
+        fake_api.inject_raw(chat_member)
+        assert fake_api.pending_updates == [] and len(fake_api.dropped_updates) == 1
+        await bot.get_updates(timeout=0, allowed_updates=["message", "chat_member"])
+        queued = fake_api.inject_raw(chat_member)
+        got = await bot.get_updates(timeout=0)
+        assert [u.update_id for u in got] == [queued["update_id"]]
+        assert got[0].chat_member is not None
+
+        # Negative offset keeps only the last -offset updates.
+        for word in ("a", "b", "c"):
+            amina.send_text(word)
+        last = await bot.get_updates(offset=-1, timeout=0)
+        assert [u.message.text for u in last if u.message] == ["c"]
+
+        await bot.send_chat_action(amina.id, "typing")
+        assert fake_api.chat_actions == [(amina.id, "typing")]
+        await bot.send_message(
+            amina.id,
+            "pick",
+            reply_markup=ReplyKeyboardMarkup([["Yes", "No"]], one_time_keyboard=True),
+        )
+        assert fake_api.keyboard_for(amina)["keyboard"] == [[{"text": "Yes"}, {"text": "No"}]]
+        assert fake_api.last_sent(amina).reply_markup is None  # only inline ones are echoed
+        await bot.send_message(amina.id, "thanks", reply_markup=ReplyKeyboardRemove())
+        assert fake_api.keyboard_for(amina) is None
+        with pytest.raises(BadRequest, match="Message to be replied not found"):
+            await bot.send_message(amina.id, "re", reply_to_message_id=999)
+        reply = await bot.send_message(amina.id, "re", reply_to_message_id=1)
+        assert reply.reply_to_message is not None and reply.reply_to_message.text == "a"
