@@ -111,10 +111,12 @@ class CheckinsConfig(_Section):
     pause_reminder_before: Duration = timedelta(hours=1)
 
 
+StepName = Literal["partners", "coordinators"]
+DEFAULT_STEPS: tuple[StepName, ...] = ("partners", "coordinators")
+
+
 class EscalationConfig(_Section):
-    steps: list[Literal["partners", "coordinators"]] = Field(
-        default_factory=lambda: ["partners", "coordinators"], min_length=1
-    )
+    steps: list[StepName] = Field(default_factory=lambda: list(DEFAULT_STEPS), min_length=1)
     repeat_every: Duration = timedelta(minutes=30)
 
 

@@ -20,7 +20,9 @@ class Flow(Protocol):
 FLOWS: dict[str, Flow] = {}
 
 
-def start_conversation(ctx: Context, flow: str, step: str, data: dict[str, Any] | None = None) -> Conversation:
+def start_conversation(
+    ctx: Context, flow: str, step: str, data: dict[str, Any] | None = None
+) -> Conversation:
     conversation = ctx.session.get(Conversation, ctx.person_id)
     if conversation is None:
         conversation = Conversation(person_id=ctx.person_id, flow=flow, step=step, updated_at=ctx.now)

@@ -8,6 +8,7 @@ the same idempotency key once the lease runs out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -79,14 +80,21 @@ class Dispatcher:
         self._chats: dict[str, _ChatState] = {}
         self._next_global = 0.0
         self._wake = asyncio.Event()
+        self._running = False
         self.sent = 0
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """Ask :meth:`run` to return (cancellation alone can be swallowed by wait_for on 3.11)."""
+        self._running = False
+        self._wake.set()
+
     async def run(self) -> None:
-        """Send forever; sleep until woken or until the next retry is due."""
-        while True:
+        """Send until :meth:`stop`; sleep until woken or until the next retry is due."""
+        self._running = True
+        while self._running:
             try:
                 progressed = await self.step()
             except Exception:
@@ -95,10 +103,8 @@ class Dispatcher:
             if progressed:
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._idle_wait())
-            except TimeoutError:
-                pass
 
     def _idle_wait(self) -> float:
         now = time.monotonic()

@@ -39,7 +39,7 @@ def register(ctx: Context, invite: Invite) -> None:
     ctx.session.add(person)
     ctx.session.flush()
     identity = Identity(
-        person_id=person.id,
+        person_id=person.id or 0,
         platform=ctx.incoming.platform,
         platform_user_id=ctx.incoming.sender_id,
         chat_id=ctx.incoming.chat_id,
@@ -87,8 +87,7 @@ def handle(ctx: Context, command: ParsedCommand | None, text: str) -> None:
         if spec is not None and spec.during_onboarding and ctx.role in spec.roles:
             spec.handler(ctx, command.args)
             return
-        ctx.reply(ctx._("Let's finish setting you up first."))
-        _ask(ctx, field)
+        _ask(ctx, field, ctx._("Let's finish setting you up first."))
         return
     answer(ctx, conversation, text)
 

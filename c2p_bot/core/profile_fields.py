@@ -197,7 +197,9 @@ def _csv(values: object) -> str:
     return ",".join(values)
 
 
-def _set_attr(name: str, transform: Callable[[object], object] = lambda v: v) -> Callable[[Person, object], None]:
+def _set_attr(
+    name: str, transform: Callable[[object], object] = lambda v: v
+) -> Callable[[Person, object], None]:
     def store(person: Person, value: object) -> None:
         setattr(person, name, transform(value))
 

@@ -64,6 +64,8 @@ class Runtime:
             self._tasks.append(asyncio.create_task(dispatcher.run(), name=f"send-{dispatcher.platform}"))
 
     async def stop(self) -> None:
+        for dispatcher in self.dispatchers.values():
+            dispatcher.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -16,8 +16,8 @@ from c2p_bot.core.clock import Clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import FLOWS
 from c2p_bot.core.events import Incoming
-from c2p_bot.core.i18n import N_, gettext_for
 from c2p_bot.core.failover import UnreachableHook
+from c2p_bot.core.i18n import N_, gettext_for
 from c2p_bot.core.invites import redeem_invite
 from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.parsing import ParsedCommand, clean_text, parse_command

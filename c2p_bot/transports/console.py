@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import uuid
 from collections.abc import Callable
 from typing import TextIO
 
@@ -73,7 +74,7 @@ class ConsoleTransport:
             chat_id=self.user,
             text=text,
             sent_at=now(),  # type: ignore[arg-type]
-            event_id=f"console:{self.user}:{next(self._ids)}",
+            event_id=f"console:{uuid.uuid4().hex}",
             is_button=is_button,
         )
 

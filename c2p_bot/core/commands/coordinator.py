@@ -59,7 +59,7 @@ def _role_name(ctx: Context, role: Role, kind: str | None) -> str:
 
 @registry.command("people", roles=COORDINATOR, help=N_("List who is registered, by role."))
 def people_command(ctx: Context, args: str) -> None:
-    people = ctx.session.exec(select(Person).order_by(Person.role, Person.alias)).all()
+    people = ctx.session.exec(select(Person).order_by(col(Person.role), col(Person.alias))).all()
     lines = [ctx._("People registered:")]
     for role in Role:
         group = [p for p in people if p.role == role.value]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import delete
+from sqlmodel import col, delete
 
 from c2p_bot.core.context import Context
 from c2p_bot.core.i18n import N_
@@ -94,7 +94,7 @@ def forget_command(ctx: Context, args: str) -> None:
     person_id, role = person.id, person.role
     for hook in ctx.core.forget_hooks:
         hook(ctx, person)
-    ctx.session.exec(delete(Person).where(Person.id == person_id))  # type: ignore[call-overload]
+    ctx.session.execute(delete(Person).where(col(Person.id) == person_id))
     ctx.session.expunge(person)
     ctx.person, ctx.identity = None, None
     ctx.audit("person_forgotten", f"person:{person_id}", f"role={role}")

@@ -5,11 +5,11 @@ Revises:
 Create Date: 2026-11-28 11:15:50.292382
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import storage.types
+from alembic import op
 
+import storage.types
 
 revision = '0001'
 down_revision = None

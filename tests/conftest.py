@@ -1,0 +1,111 @@
+"""Shared fixtures: databases (SQLite and a provisioned PostgreSQL), a fake clock, transcripts."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from c2p_bot.app import build_runtime
+from c2p_bot.config import Config, parse_config
+from c2p_bot.core.clock import FakeClock
+from c2p_bot.core.outbox import PlainBodies
+from c2p_bot.transports.memory import MemoryTransport
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from tests.support.transcript import Chat
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true", help="run reliability scenarios at full counts")
+
+
+def need_server(reason: str) -> None:
+    """A server a test needs is missing: fail under CI, skip elsewhere."""
+    if IN_CI:
+        pytest.fail(f"required test server unavailable under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | str]:
+    external = os.environ.get("C2P_TEST_POSTGRES_URL")
+    if external:
+        yield external
+        return
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as error:
+        need_server(str(error))
+        return
+    template = make_engine(server.url)
+    with template.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CREATE DATABASE c2p_template"))
+    template.dispose()
+    engine = make_engine(server.url_for("c2p_template"))
+    upgrade(engine)
+    engine.dispose()
+    yield server
+    server.stop()
+
+
+def _fresh_postgres_url(postgres: PostgresServer | str) -> tuple[str, str]:
+    name = "t_" + secrets.token_hex(6)
+    base = postgres if isinstance(postgres, str) else postgres.url
+    admin = make_engine(base)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if isinstance(postgres, str):
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        else:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE c2p_template"))
+    admin.dispose()
+    url = base.rsplit("/", 1)[0] + "/" + name
+    return url, name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: every test using it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'c2p.db'}"
+        upgrade(make_engine(url))
+        yield url
+        return
+    server = request.getfixturevalue("postgres")
+    url, name = _fresh_postgres_url(server)
+    if isinstance(server, str):
+        upgrade(make_engine(url))
+    yield url
+    base = server if isinstance(server, str) else server.url
+    admin = make_engine(base)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def config() -> Config:
+    return parse_config({}, env={})
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def chat(db_url: str, config: Config, clock: FakeClock) -> AsyncIterator[Chat]:
+    """A bot on the memory transport with a fake clock, on SQLite and PostgreSQL."""
+    engine = make_engine(db_url)
+    runtime = build_runtime(config, engine, clock, PlainBodies())
+    transport = MemoryTransport()
+    runtime.add_transport(transport)
+    yield Chat(runtime, transport)
+    engine.dispose()

@@ -1,0 +1,90 @@
+"""Transcript helpers: ``await chat.say("amina", "/checkin")``, ``chat.expect("amina", r"next")``."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import datetime
+
+from c2p_bot.core.events import Incoming
+from c2p_bot.core.runtime import Runtime
+from c2p_bot.transports.memory import Delivered, MemoryTransport
+
+_ids = itertools.count(1)
+
+
+class Chat:
+    """Plays people talking to the bot through the memory transport."""
+
+    def __init__(self, runtime: Runtime, transport: MemoryTransport) -> None:
+        self.runtime = runtime
+        self.transport = transport
+        self.read: dict[str, int] = {}
+
+    @property
+    def core(self):  # type: ignore[no-untyped-def]
+        return self.runtime.core
+
+    @property
+    def clock(self):  # type: ignore[no-untyped-def]
+        return self.runtime.core.clock
+
+    async def say(self, user: str, text: str, *, sent_at: datetime | None = None,
+                  event_id: str | None = None, button: bool = False, private: bool = True,
+                  chat_id: str | None = None) -> None:
+        """``user`` sends ``text``; then every due message is delivered."""
+        incoming = Incoming(
+            platform=self.transport.platform,
+            sender_id=user,
+            chat_id=chat_id or user,
+            text=text,
+            sent_at=sent_at or self.clock.now(),
+            event_id=event_id or f"ev{next(_ids)}",
+            message_id=str(next(_ids)),
+            is_button=button,
+            is_private=private,
+        )
+        await self.runtime.handle(incoming)
+        await self.runtime.drain()
+
+    async def press(self, user: str, label: str) -> None:
+        """Press the button labelled ``label`` (regex) on the latest message that has one."""
+        for message in reversed(self.transport.inbox[user]):
+            for row in message.buttons:
+                for text, payload in row:
+                    if re.search(label, text, re.I):
+                        await self.say(user, payload, button=True)
+                        return
+        raise AssertionError(f"no button {label!r} for {user}:\n{self.dump(user)}")
+
+    async def tick(self) -> None:
+        """Run the periodic jobs (sweeper) and deliver what they queued."""
+        await self.runtime.tick()
+        await self.runtime.drain()
+
+    def unread(self, user: str) -> list[Delivered]:
+        messages = self.transport.inbox[user]
+        return messages[self.read.get(user, 0):]
+
+    def expect(self, user: str, pattern: str) -> Delivered:
+        """Assert an unread message to ``user`` matches ``pattern``; consume up to it."""
+        start = self.read.get(user, 0)
+        messages = self.transport.inbox[user]
+        for index in range(start, len(messages)):
+            if re.search(pattern, messages[index].text, re.I | re.S):
+                self.read[user] = index + 1
+                return messages[index]
+        raise AssertionError(
+            f"{user} got no message matching {pattern!r}; unread:\n{self.dump(user, start)}"
+        )
+
+    def expect_nothing(self, user: str) -> None:
+        unread = self.unread(user)
+        assert not unread, f"{user} got unexpected messages:\n{self.dump(user, self.read.get(user, 0))}"
+
+    def skip(self, user: str) -> None:
+        """Mark everything so far as read."""
+        self.read[user] = len(self.transport.inbox[user])
+
+    def dump(self, user: str, start: int = 0) -> str:
+        return "\n---\n".join(m.text for m in self.transport.inbox[user][start:]) or "(nothing)"

@@ -1,0 +1,67 @@
+"""Config validation: one clear line naming the key; secrets from the environment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from c2p_bot.config import ConfigError, load_config, parse_config
+from c2p_bot.durations import DurationError, format_duration, parse_duration
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("45s", 45), ("15m", 900), ("2h", 7200),
+                                               ("1d", 86400), ("1h30m", 5400), (" 2H ", 7200)])
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+    assert parse_duration(format_duration(timedelta(seconds=seconds))) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "15", "m", "-5m", "0s", "1.5h", "15 minutes", "1y", "9999999s"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(DurationError):
+        parse_duration(text)
+
+
+def test_defaults_need_no_file() -> None:
+    config = load_config(None, env={})
+    assert config.database.url == "sqlite:///c2p.db"
+    assert not config.telegram.enabled and not config.matrix.enabled
+
+
+def test_example_config_documents_every_key_with_its_default() -> None:
+    config = load_config(EXAMPLE, env={})
+    assert config == parse_config({}, env={})
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"checkins": {"grace": "soon"}}, r"^checkins\.grace: invalid duration 'soon'"),
+    ({"checkins": {"graze": "1h"}}, r"^unknown key checkins\.graze$"),
+    ({"nonsense": {}}, r"^unknown key nonsense$"),
+    ({"telegram": {"delete_after": "3d"}}, r"^telegram\.delete_after: must be at most 47h"),
+    ({"escalation": {"steps": ["partners", "police"]}}, r"^escalation\.steps\.1:"),
+    ({"database": {"url": 5}}, r"^database\.url:"),
+])
+def test_bad_config_names_the_key(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(raw, env={})
+
+
+def test_secrets_from_environment(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text('[telegram]\nbase_url = "http://127.0.0.1:1/bot"\n')
+    config = load_config(file, env={"C2P_TELEGRAM_TOKEN": "123:abc", "C2P_MATRIX_PASSWORD": "pw"})
+    assert config.telegram.token == "123:abc" and config.telegram.enabled
+    assert config.matrix.password == "pw"
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml", env={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[database\nurl=")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad, env={})
