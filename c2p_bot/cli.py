@@ -14,7 +14,8 @@ from c2p_bot import __version__
 from c2p_bot.config import Config, ConfigError, load_config
 from c2p_bot.core.clock import SystemClock
 from c2p_bot.core.invites import create_invite
-from c2p_bot.core.outbox import PlainBodies
+from c2p_bot.core.crypto import KekError
+from c2p_bot.core.keyring import open_keyring
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from storage.engine import StorageError, make_engine
 from storage.migrate import upgrade
@@ -80,7 +81,11 @@ def cmd_run(config: Config) -> int:
     engine = _open_database(config)
     from c2p_bot.app import build_runtime
 
-    runtime = build_runtime(config, engine, SystemClock(), PlainBodies())
+    try:
+        keyring = open_keyring(config, engine, SystemClock().now())
+    except KekError as error:
+        raise CliError(str(error)) from None
+    runtime = build_runtime(config, engine, SystemClock(), keyring)
     if config.telegram.enabled or config.matrix.enabled:
         raise CliError("the Telegram and Matrix transports are not available in this build yet")
     return asyncio.run(_run_console(runtime, config))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from c2p_bot.core.audit import audit
-from c2p_bot.core.events import Incoming, Priority
+from c2p_bot.core.events import DELETE_MESSAGE, Incoming, Priority
 from c2p_bot.core.i18n import Translate, gettext_for
 from c2p_bot.core.outbox import Buttons, new_key
 from c2p_bot.core.roles import Role
@@ -82,6 +82,21 @@ class Context:
             person_id=self.person.id if self.person else None,
             identity_id=self.identity.id if self.identity else None,
             sensitive=sensitive,
+        )
+
+    def delete_incoming(self) -> None:
+        """Ask the transport to delete the message being handled (e.g. it held a PIN)."""
+        if not self.incoming.message_id:
+            return
+        self.core.outbox.to_chat(
+            self.session,
+            platform=self.incoming.platform,
+            chat_id=self.incoming.chat_id,
+            text=self.incoming.message_id,
+            now=self.now,
+            key=f"delete:{self.incoming.platform}:{self.incoming.chat_id}:{self.incoming.message_id}",
+            priority=Priority.DURESS,
+            kind=DELETE_MESSAGE,
         )
 
     def tell(

@@ -7,6 +7,10 @@ from datetime import datetime
 from enum import IntEnum
 
 
+# Outbox rows of this kind ask the transport to delete a message: ``text`` is its platform id.
+DELETE_MESSAGE = "delete_message"
+
+
 class Priority(IntEnum):
     """Outbox priorities: lower is sent first."""
 

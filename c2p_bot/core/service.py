@@ -19,6 +19,7 @@ from c2p_bot.core.events import Incoming
 from c2p_bot.core.failover import UnreachableHook
 from c2p_bot.core.i18n import N_, gettext_for
 from c2p_bot.core.invites import redeem_invite
+from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.parsing import ParsedCommand, clean_text, parse_command
 from c2p_bot.core.registry import CommandRegistry, registry
@@ -47,8 +48,10 @@ class Core:
         config: Config,
         clock: Clock,
         outbox: Outbox,
+        keyring: Keyring,
         commands: CommandRegistry = registry,
     ) -> None:
+        self.keyring = keyring
         self.engine = engine
         self.config = config
         self.clock = clock

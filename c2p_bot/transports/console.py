@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import TextIO
 
-from c2p_bot.core.events import Incoming, Outgoing
+from c2p_bot.core.events import DELETE_MESSAGE, Incoming, Outgoing
 from c2p_bot.core.i18n import gettext_for
 from c2p_bot.core.runtime import Runtime
 
@@ -32,6 +32,9 @@ class ConsoleTransport:
         self._ids = itertools.count(1)
 
     async def deliver(self, message: Outgoing) -> str | None:
+        if message.kind == DELETE_MESSAGE:
+            self.out.write(f"(the message {message.text} in {message.chat_id}'s chat would be deleted)\n")
+            return None
         header = f"\n┌─ to {message.chat_id}"
         if message.priority <= 10:
             header += "  ‼ ALERT"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from c2p_bot.core.events import DeliveryError, Outgoing
+from c2p_bot.core.events import DELETE_MESSAGE, DeliveryError, Outgoing
 
 
 @dataclass
@@ -26,12 +26,16 @@ class MemoryTransport:
     inbox: dict[str, list[Delivered]] = field(default_factory=lambda: defaultdict(list))
     failures: dict[str, DeliveryError] = field(default_factory=dict)
     sent_keys: list[str] = field(default_factory=list)
+    deleted: list[tuple[str, str]] = field(default_factory=list)
     _counter: int = 0
 
     async def deliver(self, message: Outgoing) -> str | None:
         error = self.failures.get(message.chat_id)
         if error is not None:
             raise error
+        if message.kind == DELETE_MESSAGE:
+            self.deleted.append((message.chat_id, message.text))
+            return None
         self._counter += 1
         self.sent_keys.append(message.idempotency_key)
         self.inbox[message.chat_id].append(

@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from c2p_bot.app import build_runtime
-from c2p_bot.core.outbox import PlainBodies
 from c2p_bot.core.roles import Role
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
@@ -146,7 +145,7 @@ async def test_restart_in_the_middle_of_onboarding_resumes(chat: Chat, db_url: s
     chat.expect("amina", r"languages")
     # A brand-new process on the same database.
     engine = make_engine(db_url)
-    runtime = build_runtime(chat.core.config, engine, chat.clock, PlainBodies())
+    runtime = build_runtime(chat.core.config, engine, chat.clock, chat.core.keyring)
     transport = MemoryTransport()
     runtime.add_transport(transport)
     again = Chat(runtime, transport)
