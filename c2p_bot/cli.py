@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from c2p_bot import __version__
 from c2p_bot.config import Config, ConfigError, load_config
 from c2p_bot.core.clock import SystemClock
-from c2p_bot.core.invites import create_invite
 from c2p_bot.core.crypto import KekError
+from c2p_bot.core.invites import create_invite
 from c2p_bot.core.keyring import open_keyring
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from storage.engine import StorageError, make_engine

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
-
 # Outbox rows of this kind ask the transport to delete a message: ``text`` is its platform id.
 DELETE_MESSAGE = "delete_message"
 
