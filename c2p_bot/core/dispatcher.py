@@ -176,6 +176,8 @@ class Dispatcher:
             idempotency_key=row.idempotency_key,
             kind=row.kind,
             sensitive=row.sensitive,
+            alert_id=row.alert_id,
+            person_id=row.person_id,
         )
         self._chats.setdefault(row.chat_id, _ChatState()).ready_at = (
             time.monotonic() + self.pacing.per_chat_interval

@@ -56,6 +56,8 @@ class Outgoing:
     idempotency_key: str = ""
     kind: str = "reply"
     sensitive: bool = False
+    alert_id: int | None = None
+    person_id: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 

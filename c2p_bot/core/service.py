@@ -193,6 +193,51 @@ class Core:
                 return
         ctx.reply(gettext_for(None)(STRANGER_REPLY))
 
+    # -- for transports ------------------------------------------------------------------
+
+    def identity_moved(self, platform: str, platform_user_id: str, chat_id: str) -> None:
+        """A transport opened a new private chat with a user (e.g. a Matrix DM): use it from now on."""
+        with self.session() as session:
+            identity = session.exec(
+                select(Identity).where(
+                    Identity.platform == platform, Identity.platform_user_id == platform_user_id
+                )
+            ).first()
+            if identity is not None and identity.chat_id != chat_id:
+                identity.chat_id = chat_id
+                session.add(identity)
+                session.commit()
+
+    def is_known(self, platform: str, platform_user_id: str) -> bool:
+        """Whether a platform user is registered (for transports deciding whether to keep a room)."""
+        with self.session() as session:
+            return session.exec(
+                select(Identity.id).where(
+                    Identity.platform == platform, Identity.platform_user_id == platform_user_id
+                )
+            ).first() is not None
+
+    def person_role(self, platform: str, platform_user_id: str) -> tuple[int, str, str] | None:
+        """(person id, role, UI language) of a platform user, for command menus."""
+        with self.session() as session:
+            row = session.exec(
+                select(Person.id, Person.role, Person.ui_language, Person.status)
+                .join(Identity, Identity.person_id == Person.id)  # type: ignore[arg-type]
+                .where(Identity.platform == platform, Identity.platform_user_id == platform_user_id)
+            ).first()
+            if row is None or row[3] != "active":
+                return None
+            return int(row[0]), str(row[1]), str(row[2])
+
+    def identities_of(self, person_id: int) -> list[tuple[str, str, str]]:
+        """(platform, platform user id, chat id) of a person's identities."""
+        with self.session() as session:
+            rows = session.exec(
+                select(Identity.platform, Identity.platform_user_id, Identity.chat_id).where(
+                    Identity.person_id == person_id)
+            ).all()
+            return [(str(a), str(b), str(c)) for a, b, c in rows]
+
     # -- hooks -------------------------------------------------------------------------
 
     def person_activated(self, ctx: Context, person: Person) -> None:
