@@ -227,7 +227,7 @@ class Core:
             ).first()
             if row is None or row[3] != "active":
                 return None
-            return int(row[0]), str(row[1]), str(row[2])
+            return int(row[0] or 0), str(row[1]), str(row[2])
 
     def identities_of(self, person_id: int) -> list[tuple[str, str, str]]:
         """(platform, platform user id, chat id) of a person's identities."""
