@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from matching.features import HrdBlock, PartnerBlock, Scorer, Vocab, slot_values
+from matching.features import Floats
+from matching.problem import KindProblem, split_by_kind
 from matching.profiles import HrdProfile, PartnerProfile
-from matching.scoring import Excluded, Score, Weights, pair_score, score
+from matching.scoring import Excluded, Score, Weights, score
 from matching.solver import solve
 
 __all__ = ["Assignment", "assign", "candidates", "greedy_assign", "total_score"]
@@ -35,51 +36,15 @@ def total_score(assignments: Iterable[Assignment]) -> float:
     return sum(a.score.total for a in assignments)
 
 
-class _Kind:
-    """One kind's sub-problem: the HRDs wanting it and its usable partners."""
-
-    def __init__(
-        self,
-        kind: str,
-        hrds: Sequence[HrdProfile],
-        partners: Sequence[PartnerProfile],
-        vocab: Vocab,
-        weights: Weights,
-        excluded: Excluded,
-    ) -> None:
-        self.kind = kind
-        self.hrds = HrdBlock.build([h for h in hrds if kind in h.wants], vocab)
-        usable = [p for p in partners if p.kind == kind and p.active and p.free > 0]
-        self.partners = PartnerBlock.build(usable, vocab, self.hrds.countries)
-        self.weights = weights
-        self.slots = slot_values(self.partners, weights)
-        self.block = Scorer(self.hrds, self.partners, weights, excluded)
-
-    def assignments(self, pairs: Iterable[tuple[int, int, int]]) -> list[Assignment]:
-        """Assignments for (row, column, slot) triples."""
-        out = []
-        for row, col, slot in pairs:
-            hrd, partner = self.hrds.hrds[row], self.partners.partners[col]
-            pair = pair_score(hrd, partner, self.weights, partner.load + slot)
-            out.append(Assignment(hrd.id, self.kind, partner.id, pair))
-        return out
-
-
-def _kinds(
-    hrds: Iterable[HrdProfile],
-    partners: Iterable[PartnerProfile],
-    weights: Weights,
-    excluded: Excluded,
-) -> list[_Kind]:
-    hrd_list = sorted(hrds, key=lambda h: h.id)
-    partner_list = sorted(partners, key=lambda p: p.id)
-    for name, items in (("HRD", hrd_list), ("partner", partner_list)):
-        ids = [x.id for x in items]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"duplicate {name} ids")
-    vocab = Vocab(hrd_list, partner_list)
-    kinds = sorted({k for h in hrd_list for k in h.wants})
-    return [_Kind(k, hrd_list, partner_list, vocab, weights, excluded) for k in kinds]
+def _assignments(
+    problem: KindProblem, picks: Iterable[tuple[int, int, int]]
+) -> list[Assignment]:
+    """Assignments for (row, column, slot) triples of one sub-problem."""
+    out = []
+    for row, col, slot in picks:
+        hrd, partner, pair = problem.pair(row, col, slot)
+        out.append(Assignment(hrd.id, problem.kind, partner.id, pair))
+    return out
 
 
 def _sorted(assignments: list[Assignment]) -> list[Assignment]:
@@ -101,10 +66,10 @@ def assign(
     Output is sorted by (hrd_id, kind) and does not depend on input order.
     """
     out: list[Assignment] = []
-    for sub in _kinds(hrds, partners, weights, excluded):
-        col, slot = solve(len(sub.hrds.hrds), sub.slots, sub.block)
+    for sub in split_by_kind(hrds, partners, weights, excluded):
+        col, slot = solve(sub.shape[0], sub.slots, sub.block)
         rows = np.flatnonzero(col >= 0).tolist()
-        out += sub.assignments((r, int(col[r]), int(slot[r])) for r in rows)
+        out += _assignments(sub, ((r, int(col[r]), int(slot[r])) for r in rows))
     return _sorted(out)
 
 
@@ -117,44 +82,44 @@ def greedy_assign(
     """Best-first greedy baseline: repeatedly take the feasible pair with the highest score
     (at the partner's current load; ties by HRD id, then partner id) until none is left."""
     out: list[Assignment] = []
-    for sub in _kinds(hrds, partners, weights, excluded):
-        n_rows, n_cols = len(sub.hrds.hrds), len(sub.partners.partners)
-        if n_rows == 0 or n_cols == 0:
-            continue
-        values = sub.block(slice(0, n_rows))
-        first = np.array([s[0] for s in sub.slots])
-        rows, cols = np.nonzero(np.isfinite(values))
-        base = values[rows, cols]
-        start = base + first[cols]
-        order = np.lexsort((cols, rows, -start))
-        heap: list[tuple[float, int, int]] = []
-        used = [0] * n_cols
-        free = sub.partners.free.tolist()
-        done = [False] * n_rows
-        picks: list[tuple[int, int, int]] = []
-        ranked = zip(
-            start[order].tolist(), rows[order].tolist(), cols[order].tolist(), strict=True
-        )
-        pending = next(ranked, None)
-        while pending is not None or heap:
-            if heap and (pending is None or heap[0] < (-pending[0], pending[1], pending[2])):
-                neg, r, c = heapq.heappop(heap)
-                value = -neg
-            else:
-                assert pending is not None
-                value, r, c = pending
-                pending = next(ranked, None)
-            if done[r] or used[c] >= free[c]:
-                continue
-            actual = float(values[r, c]) + float(sub.slots[c][used[c]])
-            if actual < value:  # the partner filled up since: requeue at today's value
-                heapq.heappush(heap, (-actual, r, c))
-                continue
-            done[r] = True
-            picks.append((r, c, used[c]))
-            used[c] += 1
-        out += sub.assignments(picks)
+    for sub in split_by_kind(hrds, partners, weights, excluded):
+        if 0 not in sub.shape:
+            out += _assignments(sub, _best_first(sub.block(slice(0, sub.shape[0])), sub.slots))
     return _sorted(out)
+
+
+def _best_first(values: Floats, slots: list[Floats]) -> list[tuple[int, int, int]]:
+    """Greedy (row, column, slot) picks; a pair whose column filled up since it was ranked
+    is re-queued at its lower current value (lazy best-first)."""
+    first = np.array([s[0] for s in slots])
+    rows, cols = np.nonzero(np.isfinite(values))
+    start = values[rows, cols] + first[cols]
+    order = np.lexsort((cols, rows, -start))
+    ranked = zip(start[order].tolist(), rows[order].tolist(), cols[order].tolist(), strict=True)
+    heap: list[tuple[float, int, int]] = []  # (-value, row, col)
+    used = [0] * len(slots)
+    done = [False] * values.shape[0]
+    picks: list[tuple[int, int, int]] = []
+    left = min(values.shape[0], sum(len(s) for s in slots))
+    pending = next(ranked, None)
+    while (pending is not None or heap) and len(picks) < left:
+        if heap and (pending is None or heap[0] < (-pending[0], pending[1], pending[2])):
+            neg, r, c = heapq.heappop(heap)
+            value = -neg
+        else:
+            assert pending is not None
+            value, r, c = pending
+            pending = next(ranked, None)
+        if done[r] or used[c] >= len(slots[c]):
+            continue
+        actual = float(values[r, c]) + float(slots[c][used[c]])
+        if actual < value:
+            heapq.heappush(heap, (-actual, r, c))
+            continue
+        done[r] = True
+        picks.append((r, c, used[c]))
+        used[c] += 1
+    return picks
 
 
 def candidates(

@@ -15,7 +15,17 @@ import numpy.typing as npt
 from matching.profiles import HrdProfile, PartnerProfile
 from matching.scoring import Excluded, RegionLevel, Weights, coverage_chain, expertise_fraction
 
-__all__ = ["HrdBlock", "PartnerBlock", "Scorer", "Vocab", "level_weights", "slot_values"]
+__all__ = [
+    "Bits",
+    "Floats",
+    "HrdBlock",
+    "Ints",
+    "PartnerBlock",
+    "Scorer",
+    "Vocab",
+    "level_weights",
+    "slot_values",
+]
 
 Bits = npt.NDArray[np.uint64]
 Ints = npt.NDArray[np.int64]
