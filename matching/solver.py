@@ -42,12 +42,15 @@ TOL = 1e-9  # reduced value that counts as a violation, relative to the largest 
 def solve(n_rows: int, slots: list[Floats], block: BlockFn) -> tuple[Ints, Ints]:
     """Optimal assignment: ``(col, slot)`` per row, ``-1`` for an unassigned row.
 
-    ``block(rows)`` returns ``base[rows, :]``. Slots of a column are used in order.
+    ``block(rows)`` returns ``base[rows, :]``: finite values must be non-negative, and so
+    must slot values, which must not increase along a column. Slots are used in order.
     """
     n_cols = len(slots)
     unassigned = np.full(n_rows, -1, dtype=np.int64)
     if n_rows == 0 or n_cols == 0:
         return unassigned, unassigned.copy()
+    if any(np.any(np.diff(s) > 0) or np.any(s < 0) for s in slots):
+        raise ValueError("slot values must be non-negative and non-increasing")
     chunks = _Chunks(n_rows, n_cols, block)
     free = np.array([len(s) for s in slots], dtype=np.int64)
     first = np.array([s[0] if len(s) else 0.0 for s in slots])
@@ -107,10 +110,11 @@ def _initial_candidates(chunks: _Chunks, free: Ints, first: Floats) -> tuple[Int
         top = np.argpartition(score, n_cols - k, axis=1)[:, n_cols - k :].ravel()
         r = np.repeat(np.arange(len(values)), k)
         parts.append((r + start, top, values[r, top]))
-        chunk_vals, chunk_rows = _top_per_row(np.ascontiguousarray(score.T), keep)
-        col_vals, col_rows = _top_per_row(
-            np.hstack([col_vals, chunk_vals]), keep, np.hstack([col_rows, chunk_rows + start])
-        )
+        if keep > 0:
+            chunk_vals, chunk_rows = _top_per_row(np.ascontiguousarray(score.T), keep)
+            col_vals, col_rows = _top_per_row(
+                np.hstack([col_vals, chunk_vals]), keep, np.hstack([col_rows, chunk_rows + start])
+            )
     col_c = np.repeat(np.arange(n_cols), col_vals.shape[1])
     parts.append((col_rows.ravel(), col_c, col_vals.ravel() - first[col_c]))
     rows = np.concatenate([part[0] for part in parts])

@@ -187,8 +187,8 @@ def normalise_region(token: str) -> str:
     raw = token.strip()
     if raw.lower() in _GLOBAL_ALIASES:
         return GLOBAL
-    if len(raw) == 2:
-        return normalise_country(raw)
+    if len(raw) == 2 and pycountry.countries.get(alpha_2=raw.upper()) is not None:
+        return raw.upper()
     name = _region_lookup().get(_fold(raw))
     if name is not None:
         return name
