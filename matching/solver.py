@@ -102,7 +102,7 @@ def _initial_candidates(chunks: _Chunks, free: Ints, first: Floats) -> tuple[Int
     n_cols = len(free)
     keep = int(COLUMN_FACTOR * free.max())
     parts: list[tuple[Ints, Ints, Floats]] = []
-    col_vals = np.zeros((n_cols, 0))  # per column: values and rows of its best rows so far
+    col_vals = np.zeros((n_cols, 0))  # per column: values and rows of its best rows yet
     col_rows = np.zeros((n_cols, 0), dtype=np.int64)
     for start, values in chunks:
         score = values + first
@@ -111,12 +111,13 @@ def _initial_candidates(chunks: _Chunks, free: Ints, first: Floats) -> tuple[Int
         r = np.repeat(np.arange(len(values)), k)
         parts.append((r + start, top, values[r, top]))
         if keep > 0:
-            chunk_vals, chunk_rows = _top_per_row(np.ascontiguousarray(score.T), keep)
+            # within a column the first slot is a constant: rank by the value alone
+            chunk_vals, chunk_rows = _top_per_row(np.ascontiguousarray(values.T), keep)
             col_vals, col_rows = _top_per_row(
                 np.hstack([col_vals, chunk_vals]), keep, np.hstack([col_rows, chunk_rows + start])
             )
     col_c = np.repeat(np.arange(n_cols), col_vals.shape[1])
-    parts.append((col_rows.ravel(), col_c, col_vals.ravel() - first[col_c]))
+    parts.append((col_rows.ravel(), col_c, col_vals.ravel()))
     rows = np.concatenate([part[0] for part in parts])
     cols = np.concatenate([part[1] for part in parts])
     vals = np.concatenate([part[2] for part in parts])

@@ -23,6 +23,8 @@ def lp_optimum(base: np.ndarray, slots: list[np.ndarray]) -> float:
     n, m, e = base.shape[0], base.shape[1], len(rows)
     slot_col = np.repeat(np.arange(m), [len(s) for s in slots])
     k = len(slot_col)
+    if e == 0 or k == 0:
+        return 0.0
     cost = -np.concatenate([base[rows, cols], np.concatenate(slots) if k else []])
     a_ub = sp.csr_array((np.ones(e), (rows, np.arange(e))), shape=(n, e + k))
     a_eq = sp.csr_array(
