@@ -6,14 +6,44 @@ from sqlalchemy.engine import Engine
 
 import c2p_bot.core.commands  # noqa: F401  (registers every chat command)
 from c2p_bot.config import Config
+from c2p_bot.core.alarm import AlarmClock
+from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.clock import Clock
+from c2p_bot.core.context import Context
 from c2p_bot.core.keyring import Keyring
+from c2p_bot.core.notes import issue_keys
 from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.service import Core
+from c2p_bot.core.sweeper import Sweeper
+from storage.models import Person
 
 
 def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring) -> Runtime:
     """The core with every feature wired in, and a runtime without transports yet."""
     core = Core(engine, config, clock, Outbox(keyring), keyring)
-    return Runtime(core)
+
+    def give_keys(ctx: Context, person: Person) -> None:
+        issue_keys(keyring, person)
+        ctx.session.add(person)
+
+    def start_clock(ctx: Context, person: Person) -> None:
+        if person.role == "hrd":
+            ensure_clock(ctx.session, person, config, ctx.now)
+
+    core.registration_hooks.append(give_keys)
+    core.activation_hooks.append(start_clock)
+    core.unreachable_hooks.append(core.escalation.on_unreachable)
+    runtime = Runtime(core)
+    sweeper = Sweeper(core, core.escalation)
+    core.services["sweeper"] = sweeper
+
+    async def sweep() -> None:
+        sweeper.sweep()
+
+    runtime.jobs.append(sweep)
+    alarm = AlarmClock(runtime, sweeper, config.checkins.sweep_interval)
+    runtime.on_start.append(alarm.start)
+    runtime.on_stop.append(alarm.stop)
+    runtime.after_handle.append(alarm.rearm)
+    return runtime

@@ -24,6 +24,9 @@ class Runtime:
         self.core = core
         self.dispatchers: dict[str, Dispatcher] = {}
         self.jobs: list[Job] = []  # awaited by tick(); scheduled by the alarm clock when running
+        self.after_handle: list[Callable[[], None]] = []
+        self.on_start: list[Callable[[], None]] = []
+        self.on_stop: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         core.outbox.wake = self._wake
 
@@ -42,6 +45,8 @@ class Runtime:
     async def handle(self, incoming: Incoming) -> None:
         """Entry point for transports: handle one message, then let dispatchers send."""
         self.core.handle(incoming)
+        for hook in self.after_handle:
+            hook()
 
     async def tick(self) -> None:
         """Run every periodic job once (the sweeper, retention, ...)."""
@@ -60,10 +65,15 @@ class Runtime:
                 return total
 
     async def start(self) -> None:
+        """Start sending, and the alarm clock (which catches up on missed deadlines at once)."""
+        for hook in self.on_start:
+            hook()
         for dispatcher in self.dispatchers.values():
             self._tasks.append(asyncio.create_task(dispatcher.run(), name=f"send-{dispatcher.platform}"))
 
     async def stop(self) -> None:
+        for hook in self.on_stop:
+            hook()
         for dispatcher in self.dispatchers.values():
             dispatcher.stop()
         for task in self._tasks:

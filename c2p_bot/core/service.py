@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from c2p_bot.config import Config
 from c2p_bot.core import onboarding
+from c2p_bot.core.alerts import Escalation
 from c2p_bot.core.clock import Clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import FLOWS
@@ -65,8 +66,10 @@ class Core:
         self.profile_hooks: list[ActivationHook] = []
         self.forget_hooks: list[ActivationHook] = []
         self.unreachable_hooks: list[UnreachableHook] = []
+        self.capacity_hooks: list[ActivationHook] = []
         self.people_hooks: list[Callable[[Context, Person], str]] = []
         self.services: dict[str, object] = {}
+        self.escalation = Escalation(self)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

@@ -1,3 +1,6 @@
-"""Chat commands; importing this package registers them all in :data:`c2p_bot.core.registry.registry`."""
+"""Chat commands; importing this package registers them all, in the order /help lists them."""
 
-from c2p_bot.core.commands import coordinator, general  # noqa: F401
+from importlib import import_module
+
+for _module in ("general", "checkin", "alerts", "coordinator"):
+    import_module(f"c2p_bot.core.commands.{_module}")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from c2p_bot.core.context import Context
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.invites import create_invite
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import PARTNER_KINDS, Role
-from storage.models import AuditEntry, Person
+from storage.models import AuditEntry, Match, Person
 
 COORDINATOR = {Role.COORDINATOR}
 AUDIT_DEFAULT, AUDIT_MAX = 20, 200
@@ -92,3 +92,82 @@ def audit_command(ctx: Context, args: str) -> None:
             f"{entry.detail or ''}".rstrip()
         )
     ctx.reply("\n".join(lines))
+
+
+def _by_alias(ctx: Context, alias: str, role: Role) -> Person | None:
+    person = ctx.session.exec(select(Person).where(func.lower(Person.alias) == alias.lower())).first()
+    if person is None or person.role != role.value or person.status != "active":
+        return None
+    return person
+
+
+def _pair(ctx: Context, args: str, usage: str) -> tuple[Person, Person] | None:
+    words = args.split()
+    if len(words) != 2:
+        ctx.reply(usage)
+        return None
+    hrd, partner = _by_alias(ctx, words[0], Role.HRD), _by_alias(ctx, words[1], Role.PARTNER)
+    if hrd is None or partner is None:
+        ctx.reply(ctx._("I need an active defender's alias, then an active partner's alias. "
+                        "Send /people to see them."))
+        return None
+    return hrd, partner
+
+
+@registry.command("match", roles=COORDINATOR, usage=N_("HRD PARTNER"),
+                  help=N_("Pair a defender with a partner (by alias)."))
+def match_command(ctx: Context, args: str) -> None:
+    pair = _pair(ctx, args, ctx._("Usage: /match HRD PARTNER, using their aliases."))
+    if pair is None:
+        return
+    hrd, partner = pair
+    matcher = ctx.core.services.get("manual_match")
+    if matcher is not None:  # the matching flow asks the partner for consent first
+        matcher(ctx, hrd, partner)  # type: ignore[operator]
+        return
+    activate_match(ctx, hrd, partner)
+
+
+def activate_match(ctx: Context, hrd: Person, partner: Person) -> Match | None:
+    """Make an active match (alerts about the HRD now reach the partner) and introduce them."""
+    existing = ctx.session.exec(select(Match).where(
+        Match.hrd_id == hrd.id, Match.partner_id == partner.id, Match.status == "active")).first()
+    if existing is not None:
+        ctx.reply(ctx._("{hrd} and {partner} are already matched.").format(hrd=hrd.alias, partner=partner.alias))
+        return None
+    match = Match(hrd_id=hrd.id or 0, partner_id=partner.id or 0, status="active", created_at=ctx.now)
+    ctx.session.add(match)
+    ctx.session.flush()
+    ctx.audit("match_created", f"match:{match.id}", f"hrd=person:{hrd.id} partner=person:{partner.id}")
+    ctx.tell(hrd, lambda _: _("You are now paired with {partner}, a {kind}. If you miss a check-in or "
+                              "raise the alarm, they will be alerted.").format(
+        partner=partner.alias, kind=partner.kind or ""), key=f"match:{match.id}:hrd")
+    ctx.tell(partner, lambda _: _("You are now matched with {hrd} ({country}). You will be alerted if they "
+                                  "miss a check-in or raise the alarm.").format(
+        hrd=hrd.alias, country=hrd.country or "—"), key=f"match:{match.id}:partner")
+    ctx.reply(ctx._("Matched {hrd} with {partner}.").format(hrd=hrd.alias, partner=partner.alias))
+    return match
+
+
+@registry.command("unmatch", roles=COORDINATOR, usage=N_("HRD PARTNER"),
+                  help=N_("End a pairing (by alias)."))
+def unmatch_command(ctx: Context, args: str) -> None:
+    pair = _pair(ctx, args, ctx._("Usage: /unmatch HRD PARTNER, using their aliases."))
+    if pair is None:
+        return
+    hrd, partner = pair
+    match = ctx.session.exec(select(Match).where(
+        Match.hrd_id == hrd.id, Match.partner_id == partner.id, Match.status == "active")).first()
+    if match is None:
+        ctx.reply(ctx._("{hrd} and {partner} are not matched.").format(hrd=hrd.alias, partner=partner.alias))
+        return
+    match.status, match.ended_at = "ended", ctx.now
+    ctx.session.add(match)
+    ctx.audit("match_ended", f"match:{match.id}")
+    ctx.tell(partner, lambda _: _("Your pairing with {hrd} has ended.").format(hrd=hrd.alias),
+             key=f"match:{match.id}:ended:partner")
+    ctx.tell(hrd, lambda _: _("Your pairing with {partner} has ended.").format(partner=partner.alias),
+             key=f"match:{match.id}:ended:hrd")
+    ctx.reply(ctx._("Unmatched {hrd} and {partner}.").format(hrd=hrd.alias, partner=partner.alias))
+    for hook in ctx.core.capacity_hooks:
+        hook(ctx, partner)

@@ -1,0 +1,225 @@
+"""Alerts and the escalation chain.
+
+An alert notifies step 1 of ``[escalation] steps`` (e.g. the HRD's partners), waits
+``ack_timeout`` for an acknowledgement, then adds the next step; after the last step it
+repeats to everyone every ``repeat_every`` until acknowledged. Panic and duress alerts notify
+every step at once. Flow diagram: docs/flows/escalation.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from c2p_bot.core.audit import audit
+from c2p_bot.core.events import Button, Priority
+from c2p_bot.core.i18n import Translate
+from c2p_bot.core.notes import latest_note, read_note
+from c2p_bot.core.timefmt import both
+from storage.models import Alert, AlertRecipient, CheckinClock, Match, Note, OutboxMessage, Person
+
+log = logging.getLogger(__name__)
+
+KIND_PRIORITY = {
+    "duress": Priority.DURESS,
+    "panic": Priority.PANIC,
+    "missed": Priority.ESCALATION,
+    "wrong_pin": Priority.ESCALATION,
+}
+ALL_AT_ONCE = {"panic", "duress"}
+
+
+def active_partners(session: Session, hrd_id: int) -> list[Person]:
+    return list(session.exec(
+        select(Person).join(Match, col(Match.partner_id) == col(Person.id)).where(
+            Match.hrd_id == hrd_id, Match.status == "active", Person.status == "active")
+        .order_by(col(Person.id))
+    ).all())
+
+
+def coordinators(session: Session) -> list[Person]:
+    return list(session.exec(
+        select(Person).where(Person.role == "coordinator", Person.status == "active")
+        .order_by(col(Person.id))
+    ).all())
+
+
+def step_people(session: Session, step: str, hrd_id: int) -> list[Person]:
+    return active_partners(session, hrd_id) if step == "partners" else coordinators(session)
+
+
+def recipients(session: Session, alert: Alert) -> list[Person]:
+    ids = select(AlertRecipient.person_id).where(AlertRecipient.alert_id == alert.id)
+    return list(session.exec(select(Person).where(col(Person.id).in_(ids)).order_by(col(Person.id))).all())
+
+
+def is_recipient(session: Session, alert: Alert, person_id: int) -> bool:
+    return session.exec(select(AlertRecipient.id).where(
+        AlertRecipient.alert_id == alert.id, AlertRecipient.person_id == person_id)).first() is not None
+
+
+def may_see(session: Session, alert: Alert, person: Person) -> bool:
+    """Coordinators see every alert; partners the alerts of their HRDs or sent to them."""
+    if person.role == "coordinator":
+        return True
+    if person.role != "partner" or person.id is None:
+        return False
+    matched = session.exec(select(Match.id).where(
+        Match.hrd_id == alert.hrd_id, Match.partner_id == person.id, Match.status == "active")).first()
+    return matched is not None or is_recipient(session, alert, person.id)
+
+
+class Escalation:
+    """Raising, advancing and closing alerts; all within the caller's transaction."""
+
+    def __init__(self, core) -> None:  # type: ignore[no-untyped-def]
+        self.core = core
+        self.config = core.config
+
+    # -- raising ---------------------------------------------------------------------
+
+    def raise_alert(self, session: Session, hrd: Person, kind: str, now: datetime,
+                    due_at: datetime | None = None, note: Note | None = None) -> Alert:
+        clock = session.get(CheckinClock, hrd.id)
+        alert = Alert(hrd_id=hrd.id or 0, kind=kind, raised_at=now, due_at=due_at,
+                      last_checkin_at=clock.last_checkin_at if clock else None, step=-1)
+        session.add(alert)
+        session.flush()
+        audit(session, now, "alert_raised", subject=f"alert:{alert.id}",
+              detail=f"hrd=person:{hrd.id} kind={kind}")
+        if kind in ALL_AT_ONCE:
+            everyone: dict[int, tuple[Person, int]] = {}
+            for index, step in enumerate(self.config.escalation.steps):
+                for person in step_people(session, step, hrd.id or 0):
+                    everyone.setdefault(person.id or 0, (person, index))
+            alert.step = len(self.config.escalation.steps) - 1
+            for person, index in everyone.values():
+                self._notify(session, alert, hrd, person, index, now)
+            alert.next_step_at = now + self.config.escalation.repeat_every
+            if not everyone:
+                log.error("alert %s has nobody to notify", alert.id)
+            session.add(alert)
+        else:
+            self.advance(session, alert, now)
+        return alert
+
+    def advance(self, session: Session, alert: Alert, now: datetime) -> None:
+        """Add the next step that has anyone in it; after the last step, repeat to everyone."""
+        hrd = session.get(Person, alert.hrd_id)
+        if hrd is None or alert.status != "open":
+            return
+        steps = self.config.escalation.steps
+        while alert.step + 1 < len(steps):
+            alert.step += 1
+            people = step_people(session, steps[alert.step], alert.hrd_id)
+            fresh = [p for p in people if not is_recipient(session, alert, p.id or 0)]
+            if not people:
+                continue
+            for person in fresh:
+                self._notify(session, alert, hrd, person, alert.step, now)
+            last = alert.step + 1 >= len(steps)
+            wait = self.config.escalation.repeat_every if last else self.config.checkins.ack_timeout
+            alert.next_step_at = now + wait
+            audit(session, now, "alert_escalated", subject=f"alert:{alert.id}",
+                  detail=f"step={alert.step + 1} to={len(fresh)}")
+            session.add(alert)
+            return
+        alert.repeats += 1
+        people = recipients(session, alert)
+        if not people:  # nobody anywhere: retry soon, loudly
+            log.error("alert %s has nobody to notify", alert.id)
+        for person in people:
+            self._notify(session, alert, hrd, person, alert.step, now)
+        alert.next_step_at = now + self.config.escalation.repeat_every
+        audit(session, now, "alert_repeated", subject=f"alert:{alert.id}", detail=f"repeat={alert.repeats}")
+        session.add(alert)
+
+    def _notify(self, session: Session, alert: Alert, hrd: Person, person: Person, step: int,
+                now: datetime) -> None:
+        assert person.id is not None
+        if not is_recipient(session, alert, person.id):
+            session.add(AlertRecipient(alert_id=alert.id or 0, person_id=person.id, step=step,
+                                       notified_at=now))
+            session.flush()
+        note_kinds = ("panic",) if alert.kind == "panic" else ("checkin", "duress")
+        note = latest_note(session, hrd.id or 0, note_kinds)
+        note_text = read_note(session, self.core.keyring, note, person) if note else None
+
+        def render(_: Translate) -> str:
+            return alert_text(_, alert, hrd, person, note_text, note)
+
+        delivered = self.core.outbox.to_person(
+            session, person, render, now=now,
+            key=f"alert:{alert.id}:to:{person.id}:r{alert.repeats}",
+            buttons=lambda _: [[Button(_("Acknowledge"), f"/ack {alert.id}")]],
+            priority=KIND_PRIORITY[alert.kind], kind="alert", alert_id=alert.id,
+            sensitive=note_text is not None,
+        )
+        if delivered is None:
+            log.warning("alert %s: recipient person:%s has no reachable identity", alert.id, person.id)
+
+    # -- closing ---------------------------------------------------------------------
+
+    def acknowledge(self, session: Session, alert: Alert, by: Person, now: datetime) -> list[Person]:
+        """Mark acknowledged; returns the other recipients to tell."""
+        alert.status, alert.acked_by, alert.acked_at, alert.next_step_at = "acked", by.id, now, None
+        session.add(alert)
+        audit(session, now, "alert_acknowledged", actor_id=by.id, subject=f"alert:{alert.id}")
+        return [p for p in recipients(session, alert) if p.id != by.id]
+
+    def resolve(self, session: Session, alert: Alert, by: Person, now: datetime) -> list[Person]:
+        alert.status, alert.resolved_by, alert.resolved_at, alert.next_step_at = "resolved", by.id, now, None
+        if alert.acked_at is None:
+            alert.acked_by, alert.acked_at = by.id, now
+        session.add(alert)
+        audit(session, now, "alert_resolved", actor_id=by.id, subject=f"alert:{alert.id}")
+        return [p for p in recipients(session, alert) if p.id != by.id]
+
+    def on_unreachable(self, session: Session, row: OutboxMessage) -> None:
+        """An alert message reached none of a recipient's identities: move the chain on now."""
+        if row.alert_id is None:
+            return
+        alert = session.get(Alert, row.alert_id)
+        if alert is None or alert.status != "open":
+            return
+        if alert.step + 1 < len(self.config.escalation.steps):
+            now = self.core.clock.now()
+            audit(session, now, "alert_failover", subject=f"alert:{alert.id}",
+                  detail=f"unreachable=person:{row.person_id}")
+            self.advance(session, alert, now)
+
+
+def alert_text(_: Translate, alert: Alert, hrd: Person, reader: Person, note_text: str | None,
+               note: Note | None) -> str:
+    """What a recipient sees: who, what, when, the last check-in, the latest note, how to ack."""
+    zone = reader.timezone
+    alias = hrd.alias or "?"
+    if alert.kind == "duress":
+        head = _("🚨 DURESS ALERT #{id}: {alias} checked in with their duress PIN at {when}. "
+                 "They may be under coercion: do not contact them in a way that could expose them."
+                 ).format(id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+    elif alert.kind == "panic":
+        head = _("🚨 PANIC ALERT #{id}: {alias} raised the alarm at {when}.").format(
+            id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+    elif alert.kind == "wrong_pin":
+        head = _("🚨 ALERT #{id}: repeated wrong PINs on {alias}'s check-ins at {when}. "
+                 "Someone else may have their phone.").format(
+            id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+    else:
+        head = _("🚨 ALERT #{id}: {alias} missed a check-in due {due}.").format(
+            id=alert.id, alias=alias, due=both(alert.due_at or alert.raised_at, zone))
+    lines = [head]
+    if alert.repeats:
+        lines.append(_("Reminder {n}: nobody has acknowledged this alert yet.").format(n=alert.repeats))
+    if alert.last_checkin_at is not None:
+        lines.append(_("Last check-in: {when}.").format(when=both(alert.last_checkin_at, zone)))
+    else:
+        lines.append(_("No check-in recorded yet."))
+    lines.append(_("Country: {country}.").format(country=hrd.country or "—"))
+    if note_text is not None and note is not None:
+        lines.append(_("Latest note ({when}): {note}").format(when=both(note.created_at, zone), note=note_text))
+    lines.append(_("Acknowledge with /ack {id}. Add to the case logbook with /log {id} TEXT.").format(
+        id=alert.id))
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""Partner and coordinator commands on alerts: /alerts, /ack, /log, /resolve.
+
+Flow diagram: docs/flows/escalation.md.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from c2p_bot.core.alerts import may_see
+from c2p_bot.core.checkins import restart_clock
+from c2p_bot.core.context import Context
+from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.i18n import N_
+from c2p_bot.core.notes import read_note, write_note
+from c2p_bot.core.registry import registry
+from c2p_bot.core.roles import Role
+from c2p_bot.core.timefmt import both
+from storage.models import Alert, CheckinClock, Note, Person
+
+RESPONDERS = {Role.PARTNER, Role.COORDINATOR}
+
+
+def _alert_arg(ctx: Context, args: str, usage: str) -> tuple[Alert, str] | None:
+    """The alert named by the first word, if this person may act on it; else replies and None."""
+    words = args.split(maxsplit=1)
+    if not words:
+        ctx.reply(usage)
+        return None
+    number = words[0].lstrip("#")
+    alert = ctx.session.get(Alert, int(number)) if number.isdigit() and len(number) < 12 else None
+    if alert is None or ctx.person is None or not may_see(ctx.session, alert, ctx.person):
+        ctx.reply(ctx._("There is no alert #{id} that you can act on. Send /alerts to see yours.").format(
+            id=number[:12]))
+        return None
+    return alert, words[1] if len(words) > 1 else ""
+
+
+def _alias(ctx: Context, person_id: int | None) -> str:
+    person = ctx.session.get(Person, person_id) if person_id else None
+    return person.alias or "?" if person else ctx._("someone who has left")
+
+
+@registry.command("alerts", roles=RESPONDERS, help=N_("List open and acknowledged alerts."))
+def alerts_command(ctx: Context, args: str) -> None:
+    person = ctx.person
+    assert person is not None
+    alerts = [a for a in ctx.session.exec(select(Alert).where(col(Alert.status).in_(("open", "acked")))
+                                          .order_by(col(Alert.id))).all() if may_see(ctx.session, a, person)]
+    if not alerts:
+        ctx.reply(ctx._("No open alerts."))
+        return
+    lines = [ctx._("Alerts:")]
+    for alert in alerts:
+        state = ctx._("OPEN") if alert.status == "open" else ctx._("acknowledged by {alias}").format(
+            alias=_alias(ctx, alert.acked_by))
+        lines.append(f"#{alert.id} {alert.kind} — {_alias(ctx, alert.hrd_id)} — "
+                     f"{both(alert.raised_at, person.timezone)} — {state}")
+    lines.append(ctx._("Acknowledge with /ack ID; see or add to the logbook with /log ID [TEXT]."))
+    ctx.reply("\n".join(lines))
+
+
+@registry.command("ack", roles=RESPONDERS, usage=N_("ID"), help=N_("Acknowledge an alert: you are on it."))
+def ack_command(ctx: Context, args: str) -> None:
+    found = _alert_arg(ctx, args, ctx._("Usage: /ack ID, for example /ack 12."))
+    if found is None:
+        return
+    alert, _rest = found
+    me = ctx.person
+    assert me is not None
+    if alert.status != "open":
+        ctx.reply(ctx._("Alert #{id} was already acknowledged by {alias}.").format(
+            id=alert.id, alias=_alias(ctx, alert.acked_by)))
+        return
+    others = ctx.core.escalation.acknowledge(ctx.session, alert, me, ctx.now)
+    hrd_alias = _alias(ctx, alert.hrd_id)
+    for person in others:
+        ctx.tell(person, lambda _: _("{who} acknowledged alert #{id} about {hrd}.").format(
+            who=me.alias, id=alert.id, hrd=hrd_alias), key=f"alert:{alert.id}:acked:{person.id}",
+            kind="alert-acked", priority=10)
+    ctx.reply(ctx._("You acknowledged alert #{id} about {hrd}. Others have been told. Keep the case "
+                    "logbook with /log {id} TEXT and close the case with /resolve {id}.").format(
+        id=alert.id, hrd=hrd_alias))
+
+
+@registry.command("log", roles=RESPONDERS, usage=N_("ID [TEXT]"),
+                  help=N_("Add to an alert's case logbook, or read it."))
+def log_command(ctx: Context, args: str) -> None:
+    found = _alert_arg(ctx, args, ctx._("Usage: /log ID TEXT to add an entry, or /log ID to read the logbook."))
+    if found is None:
+        return
+    alert, text = found
+    me = ctx.person
+    assert me is not None and me.id is not None
+    if text:
+        write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
+                   now=ctx.now, alert_id=alert.id)
+        ctx.audit("logbook_entry", f"alert:{alert.id}")
+        ctx.reply(ctx._("Added to the logbook of alert #{id}.").format(id=alert.id))
+        return
+    notes = ctx.session.exec(select(Note).where(Note.alert_id == alert.id).order_by(col(Note.id))).all()
+    lines = [ctx._("Logbook of alert #{id}:").format(id=alert.id)]
+    for note in notes:
+        try:
+            text_shown = read_note(ctx.session, ctx.core.keyring, note, me)
+        except CryptoError:
+            text_shown = ctx._("[this entry failed its integrity check and is not shown]")
+        if text_shown is None:
+            text_shown = ctx._("[written before you could read this case]")
+        lines.append(f"{both(note.created_at, me.timezone)} {_alias(ctx, note.author_id)}: {text_shown}")
+    if len(lines) == 1:
+        lines.append(ctx._("(empty)"))
+    ctx.reply("\n".join(lines), sensitive=True)
+
+
+@registry.command("resolve", roles=RESPONDERS, usage=N_("ID [TEXT]"), help=N_("Close an alert's case."))
+def resolve_command(ctx: Context, args: str) -> None:
+    found = _alert_arg(ctx, args, ctx._("Usage: /resolve ID [what happened], for example /resolve 12 safe."))
+    if found is None:
+        return
+    alert, text = found
+    me = ctx.person
+    assert me is not None and me.id is not None
+    if alert.status == "resolved":
+        ctx.reply(ctx._("Alert #{id} is already resolved.").format(id=alert.id))
+        return
+    if text:
+        write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
+                   now=ctx.now, alert_id=alert.id)
+    others = ctx.core.escalation.resolve(ctx.session, alert, me, ctx.now)
+    still_open = ctx.session.exec(select(Alert.id).where(
+        Alert.hrd_id == alert.hrd_id, Alert.id != alert.id, col(Alert.status).in_(("open", "acked")))).first()
+    clock = ctx.session.get(CheckinClock, alert.hrd_id)
+    if clock is not None and clock.state == "alerting" and still_open is None:
+        restart_clock(clock, ctx.now, ctx.config)
+        ctx.session.add(clock)
+    hrd_alias = _alias(ctx, alert.hrd_id)
+    for person in others:
+        ctx.tell(person, lambda _: _("{who} resolved alert #{id} about {hrd}.").format(
+            who=me.alias, id=alert.id, hrd=hrd_alias), key=f"alert:{alert.id}:resolved:{person.id}",
+            kind="alert-closed")
+    ctx.reply(ctx._("Alert #{id} about {hrd} is resolved. Thank you.").format(id=alert.id, hrd=hrd_alias))

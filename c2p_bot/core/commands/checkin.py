@@ -1,0 +1,224 @@
+"""HRD commands: /checkin (/ok), /status, /schedule, /pause, /resume, /panic.
+
+Flow diagram: docs/flows/checkin.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from c2p_bot.core.checkins import ensure_clock, record_checkin, restart_clock, schedule_of
+from c2p_bot.core.context import Context
+from c2p_bot.core.durations_text import parse_duration_arg
+from c2p_bot.core.i18n import N_, Translate
+from c2p_bot.core.notes import write_note
+from c2p_bot.core.registry import registry
+from c2p_bot.core.roles import Role
+from c2p_bot.core.schedule import ScheduleError, parse_times
+from c2p_bot.core.timefmt import both
+from c2p_bot.durations import format_duration
+from storage.models import Alert, Checkin, CheckinClock
+
+HRD = {Role.HRD}
+MIN_INTERVAL, MAX_INTERVAL = timedelta(minutes=1), timedelta(days=30)
+MIN_GRACE, MAX_GRACE = timedelta(minutes=1), timedelta(days=7)
+
+
+def checkin_reply(_: Translate, due_text: str) -> str:
+    """The one reply every check-in gets (a duress check-in must look exactly the same)."""
+    return _("Checked in. Thank you. Your next check-in is due {due}.").format(due=due_text)
+
+
+def do_checkin(ctx: Context, clock: CheckinClock, note_text: str, *, resolve_missed: bool = True) -> str:
+    """Record a check-in and its note; resolve a missed alert; returns the reply text."""
+    hrd = ctx.person
+    assert hrd is not None and hrd.id is not None
+    sent_at = min(ctx.incoming.sent_at or ctx.now, ctx.now)
+    result = record_checkin(ctx.session, clock, sent_at, ctx.now, ctx.config)
+    if not result.stale:
+        checkin = Checkin(hrd_id=hrd.id, sent_at=sent_at, received_at=ctx.now, on_time=not result.late)
+        ctx.session.add(checkin)
+        ctx.session.flush()
+        if note_text:
+            write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="checkin", text=note_text,
+                       now=ctx.now, checkin_id=checkin.id)
+        ctx.audit("checkin", f"person:{hrd.id}", "late" if result.late else "on time")
+        if resolve_missed:
+            for alert in result.resolved:
+                others = ctx.core.escalation.resolve(ctx.session, alert, hrd, ctx.now)
+                for person in others:
+                    ctx.tell(person, _resolved_text(hrd.alias or "", sent_at, alert.id or 0, person.timezone),
+                             key=f"alert:{alert.id}:resolved-by-checkin:{person.id}", kind="alert-closed")
+    return checkin_reply(ctx._, both(clock.next_due, clock.timezone))
+
+
+def _resolved_text(alias: str, sent_at: datetime, alert_id: int, zone: str) -> Callable[[Translate], str]:
+    def render(_: Translate) -> str:
+        return _("{alias} checked in at {when}. Alert #{id} is resolved.").format(
+            alias=alias, when=both(sent_at, zone), id=alert_id)
+
+    return render
+
+
+@registry.command("checkin", roles=HRD, aliases=("ok",), usage=N_("[note]"),
+                  help=N_("Check in: tell your partners you are safe, with an optional note."))
+def checkin_command(ctx: Context, args: str) -> None:
+    assert ctx.person is not None
+    clock = ensure_clock(ctx.session, ctx.person, ctx.config, ctx.now)
+    checker = ctx.core.services.get("pin_checker")
+    if checker is not None and ctx.person.pin_hash:
+        checker(ctx, clock, args)  # type: ignore[operator]
+        return
+    ctx.reply(do_checkin(ctx, clock, args))
+
+
+@registry.command("status", roles=HRD, help=N_("Show your next check-in, pause and open alerts."))
+def status_command(ctx: Context, args: str) -> None:
+    hrd = ctx.person
+    assert hrd is not None
+    clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
+    lines = []
+    if clock.state == "paused" and clock.paused_until:
+        lines.append(ctx._("Check-ins are paused until {when}.").format(when=both(clock.paused_until, clock.timezone)))
+    else:
+        lines.append(ctx._("Next check-in due: {due}.").format(due=both(clock.next_due, clock.timezone)))
+    if clock.last_checkin_at:
+        lines.append(ctx._("Last check-in: {when}.").format(when=both(clock.last_checkin_at, clock.timezone)))
+    visible = ctx.session.exec(select(Alert).where(
+        Alert.hrd_id == hrd.id, col(Alert.status).in_(("open", "acked")),
+        col(Alert.kind).in_(("missed", "panic")))).all()  # duress and PIN alerts stay invisible here
+    if visible:
+        lines.append(ctx._("Open alerts: {list}.").format(list=", ".join(f"#{a.id} ({a.kind})" for a in visible)))
+    else:
+        lines.append(ctx._("No open alerts."))
+    ctx.reply("\n".join(lines))
+
+
+def _describe(ctx: Context, clock: CheckinClock) -> str:
+    schedule = schedule_of(clock)
+    grace = format_duration(timedelta(seconds=clock.grace_s))
+    if schedule.kind == "daily":
+        return ctx._("daily at {times} ({zone}), grace {grace}").format(
+            times=schedule.describe_times(), zone=clock.timezone, grace=grace)
+    return ctx._("every {interval}, grace {grace}").format(
+        interval=format_duration(schedule.interval), grace=grace)
+
+
+@registry.command("schedule", roles=HRD,
+                  usage=N_("[every DURATION | daily HH:MM[,HH:MM…] [tz ZONE]] [grace DURATION]"),
+                  help=N_("Show or set when you check in, e.g. /schedule daily 09:00,21:00"))
+def schedule_command(ctx: Context, args: str) -> None:
+    hrd = ctx.person
+    assert hrd is not None
+    clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
+    usage = ctx._("Usage: /schedule every 12h [grace 1h] — or /schedule daily 09:00,21:00 "
+                  "[tz Africa/Nairobi] [grace 30m]. Durations look like 45m, 12h, 1d.")
+    words = args.split()
+    if not words:
+        ctx.reply(ctx._("Your schedule: {schedule}.\nNext check-in due: {due} — {utc}.").format(
+            schedule=_describe(ctx, clock), due=both(clock.next_due, clock.timezone),
+            utc=clock.next_due.strftime("%Y-%m-%d %H:%M UTC")))
+        return
+    options: dict[str, str | None] = {"grace": None, "tz": None}
+    head, rest = words[0].lower(), words[2:]
+    if head not in ("every", "daily") or len(words) < 2 or len(rest) % 2:
+        ctx.reply(usage)
+        return
+    for key, value in zip(rest[::2], rest[1::2], strict=True):
+        if key.lower() not in options or options[key.lower()] is not None:
+            ctx.reply(usage)
+            return
+        options[key.lower()] = value
+    grace = clock.grace_s
+    if options["grace"] is not None:
+        parsed = parse_duration_arg(options["grace"], MIN_GRACE, MAX_GRACE)
+        if parsed is None:
+            ctx.reply(ctx._("The grace period must be a duration from 1m to 7d, like 30m or 2h."))
+            return
+        grace = int(parsed.total_seconds())
+    if head == "every":
+        if options["tz"] is not None:
+            ctx.reply(usage)
+            return
+        interval = parse_duration_arg(words[1], MIN_INTERVAL, MAX_INTERVAL)
+        if interval is None:
+            ctx.reply(ctx._("The interval must be a duration from 1m to 30d, like 12h or 1d."))
+            return
+        clock.schedule_kind, clock.interval_s, clock.daily_times = "every", int(interval.total_seconds()), ""
+    else:
+        try:
+            times = parse_times(words[1])
+        except ScheduleError:
+            ctx.reply(ctx._("Times are 24-hour HH:MM separated by commas, like 09:00,21:00."))
+            return
+        zone = clock.timezone
+        if options["tz"] is not None:
+            from c2p_bot.core.profile_fields import FIELDS, FieldError
+
+            try:
+                zone = str(FIELDS["timezone"].parse(options["tz"], ctx.config, ctx._))
+            except FieldError as error:
+                ctx.reply(error.message)
+                return
+        clock.schedule_kind, clock.daily_times = "daily", ",".join(t.strftime("%H:%M") for t in times)
+        clock.timezone = zone
+    clock.grace_s = grace
+    if clock.state == "ok":
+        restart_clock(clock, ctx.now, ctx.config)
+    ctx.session.add(clock)
+    ctx.audit("schedule_changed", f"person:{hrd.id}", clock.schedule_kind)
+    ctx.reply(ctx._("Schedule saved: {schedule}.\nNext check-in due: {due}.").format(
+        schedule=_describe(ctx, clock), due=both(clock.next_due, clock.timezone)))
+
+
+@registry.command("pause", roles=HRD, usage=N_("DURATION"),
+                  help=N_("Pause check-ins for a while, e.g. /pause 2d (they resume by themselves)."))
+def pause_command(ctx: Context, args: str) -> None:
+    hrd = ctx.person
+    assert hrd is not None
+    longest = ctx.config.checkins.max_pause
+    duration = parse_duration_arg(args.strip(), timedelta(minutes=1), longest)
+    if duration is None:
+        ctx.reply(ctx._("Usage: /pause DURATION, like 8h or 3d. The longest pause is {max}.").format(
+            max=format_duration(longest)))
+        return
+    clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
+    until = ctx.now + duration
+    clock.state, clock.paused_until, clock.remind_at = "paused", until, None
+    remind = until - ctx.config.checkins.pause_reminder_before
+    clock.pause_remind_at = remind if remind > ctx.now else None
+    ctx.session.add(clock)
+    ctx.audit("paused", f"person:{hrd.id}", f"for {format_duration(duration)}")
+    ctx.reply(ctx._("Check-ins are paused until {when}. They start again by themselves; "
+                    "send /resume to end the pause earlier.").format(when=both(until, clock.timezone)))
+
+
+@registry.command("resume", roles=HRD, help=N_("End a pause now."))
+def resume_command(ctx: Context, args: str) -> None:
+    hrd = ctx.person
+    assert hrd is not None
+    clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
+    if clock.state != "paused":
+        ctx.reply(ctx._("Your check-ins are not paused. Next check-in due: {due}.").format(
+            due=both(clock.next_due, clock.timezone)))
+        return
+    restart_clock(clock, ctx.now, ctx.config)
+    ctx.session.add(clock)
+    ctx.audit("resumed", f"person:{hrd.id}")
+    ctx.reply(ctx._("Check-ins are back on. Your next check-in is due {due}.").format(
+        due=both(clock.next_due, clock.timezone)))
+
+
+@registry.command("panic", roles=HRD, usage=N_("[note]"),
+                  help=N_("Raise the alarm now with everyone who protects you."))
+def panic_command(ctx: Context, args: str) -> None:
+    hrd = ctx.person
+    assert hrd is not None and hrd.id is not None
+    if args:
+        write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="panic", text=args, now=ctx.now)
+    alert = ctx.core.escalation.raise_alert(ctx.session, hrd, "panic", ctx.now)
+    ctx.reply(ctx._("Alarm raised (alert #{id}). Your partners and the coordinators are being alerted now.")
+              .format(id=alert.id), priority=5)

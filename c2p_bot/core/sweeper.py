@@ -1,0 +1,221 @@
+"""The sweeper: finds what is due in the database and acts on it, claiming each item once.
+
+Each item is claimed with a conditional UPDATE (the row must still be in the state and at the
+deadline the sweeper read), so a second worker, or a restart, never acts twice; on PostgreSQL
+candidates are read ``FOR UPDATE SKIP LOCKED`` so several workers share the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select, update
+
+from c2p_bot.core.alerts import Escalation
+from c2p_bot.core.audit import audit
+from c2p_bot.core.checkins import restart_clock
+from c2p_bot.core.events import Button, Priority
+from c2p_bot.core.i18n import Translate
+from c2p_bot.core.timefmt import both
+from storage.models import Alert, CheckinClock, Person
+
+if TYPE_CHECKING:
+    from c2p_bot.core.service import Core
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+Job = Callable[[datetime], int]
+
+
+class Sweeper:
+    """Acts on every due deadline, reminder, pause end and escalation step."""
+
+    def __init__(self, core: Core, escalation: Escalation) -> None:
+        self.core = core
+        self.escalation = escalation
+        self.extra_jobs: list[Job] = []
+
+    def _candidates(self, session: Session, query: Any) -> list[Any]:
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(session.exec(query.limit(BATCH)).all())
+
+    def sweep(self) -> int:
+        """Do everything due now; returns how many items were acted on."""
+        now = self.core.clock.now()
+        done = 0
+        for job in (self._deadlines, self._steps, self._reminders, self._pauses, *self.extra_jobs):
+            try:
+                done += job(now)
+            except Exception:
+                log.exception("sweeper job %s failed", getattr(job, "__name__", job))
+        return done
+
+    # -- missed check-ins --------------------------------------------------------------
+
+    def _deadlines(self, now: datetime) -> int:
+        done = 0
+        while True:
+            with self.core.session() as session:
+                rows = self._candidates(session, select(CheckinClock).where(
+                    CheckinClock.state == "ok", col(CheckinClock.alert_at) <= now,
+                ).order_by(col(CheckinClock.alert_at)))
+                for clock in rows:
+                    claimed = session.exec(  # type: ignore[call-overload]
+                        update(CheckinClock).where(
+                            col(CheckinClock.person_id) == clock.person_id,
+                            col(CheckinClock.state) == "ok",
+                            col(CheckinClock.alert_at) == clock.alert_at,
+                        ).values(state="alerting", remind_at=None)
+                    )
+                    if claimed.rowcount != 1:
+                        continue
+                    hrd = session.get(Person, clock.person_id)
+                    if hrd is not None:
+                        self.escalation.raise_alert(session, hrd, "missed", now, due_at=clock.next_due)
+                        done += 1
+                self.core.commit(session)
+            if len(rows) < BATCH:
+                return done
+
+    # -- escalation steps and repeats ----------------------------------------------------
+
+    def _steps(self, now: datetime) -> int:
+        done = 0
+        while True:
+            with self.core.session() as session:
+                rows = self._candidates(session, select(Alert).where(
+                    Alert.status == "open", col(Alert.next_step_at) <= now,
+                ).order_by(col(Alert.next_step_at)))
+                for alert in rows:
+                    claimed = session.exec(  # type: ignore[call-overload]
+                        update(Alert).where(
+                            col(Alert.id) == alert.id, col(Alert.status) == "open",
+                            col(Alert.next_step_at) == alert.next_step_at,
+                        ).values(next_step_at=None)
+                    )
+                    if claimed.rowcount != 1:
+                        continue
+                    session.refresh(alert)
+                    self.escalation.advance(session, alert, now)
+                    done += 1
+                self.core.commit(session)
+            if len(rows) < BATCH:
+                return done
+
+    # -- reminders -----------------------------------------------------------------------
+
+    def _reminders(self, now: datetime) -> int:
+        done = 0
+        with self.core.session() as session:
+            rows = self._candidates(session, select(CheckinClock).where(
+                CheckinClock.state == "ok", col(CheckinClock.remind_at) <= now))
+            for clock in rows:
+                claimed = session.exec(  # type: ignore[call-overload]
+                    update(CheckinClock).where(
+                        col(CheckinClock.person_id) == clock.person_id,
+                        col(CheckinClock.remind_at) == clock.remind_at,
+                    ).values(remind_at=None)
+                )
+                hrd = session.get(Person, clock.person_id)
+                if claimed.rowcount != 1 or hrd is None:
+                    continue
+                due = clock.next_due
+
+                def render(_: Translate, due: datetime = due, zone: str = hrd.timezone) -> str:
+                    return _("Reminder: your next check-in is due {due}. Send /checkin when you can.").format(
+                        due=both(due, zone))
+
+                self.core.outbox.to_person(
+                    session, hrd, render, now=now, key=f"remind:{hrd.id}:{due.isoformat()}",
+                    buttons=lambda _: [[Button(_("I'm safe"), "/checkin")]],
+                    priority=Priority.REMINDER, kind="reminder")
+                done += 1
+            self.core.commit(session)
+        return done
+
+    # -- pauses --------------------------------------------------------------------------
+
+    def _pauses(self, now: datetime) -> int:
+        done = 0
+        with self.core.session() as session:
+            ending = self._candidates(session, select(CheckinClock).where(
+                CheckinClock.state == "paused", col(CheckinClock.pause_remind_at) <= now))
+            for clock in ending:
+                claimed = session.exec(  # type: ignore[call-overload]
+                    update(CheckinClock).where(
+                        col(CheckinClock.person_id) == clock.person_id,
+                        col(CheckinClock.pause_remind_at) == clock.pause_remind_at,
+                    ).values(pause_remind_at=None))
+                hrd = session.get(Person, clock.person_id)
+                if claimed.rowcount != 1 or hrd is None or clock.paused_until is None:
+                    continue
+                until = clock.paused_until
+
+                def ending_text(_: Translate, until: datetime = until, zone: str = hrd.timezone) -> str:
+                    return _("Your pause ends {when}; check-ins start again then. Send /pause to extend "
+                             "it or /resume to end it now.").format(when=both(until, zone))
+
+                self.core.outbox.to_person(
+                    session, hrd, ending_text,
+                    now=now, key=f"pause-ending:{hrd.id}:{until.isoformat()}",
+                    priority=Priority.REMINDER, kind="reminder")
+                done += 1
+            over = self._candidates(session, select(CheckinClock).where(
+                CheckinClock.state == "paused", col(CheckinClock.paused_until) <= now))
+            for clock in over:
+                claimed = session.exec(  # type: ignore[call-overload]
+                    update(CheckinClock).where(
+                        col(CheckinClock.person_id) == clock.person_id,
+                        col(CheckinClock.state) == "paused",
+                        col(CheckinClock.paused_until) == clock.paused_until,
+                    ).values(state="ok"))
+                hrd = session.get(Person, clock.person_id)
+                if claimed.rowcount != 1 or hrd is None:
+                    continue
+                session.refresh(clock)
+                restart_clock(clock, now, self.core.config)
+                session.add(clock)
+                audit(session, now, "pause_ended", subject=f"person:{hrd.id}")
+                due = clock.next_due
+
+                def over_text(_: Translate, due: datetime = due, zone: str = hrd.timezone) -> str:
+                    return _("Your pause is over. Your next check-in is due {due}.").format(due=both(due, zone))
+
+                self.core.outbox.to_person(
+                    session, hrd, over_text,
+                    now=now, key=f"pause-over:{hrd.id}:{due.isoformat()}", priority=Priority.REMINDER,
+                    kind="reminder")
+                done += 1
+            self.core.commit(session)
+        return done
+
+    # -- when to wake next ---------------------------------------------------------------
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest moment anything becomes due (for the alarm clock)."""
+        with self.core.session() as session:
+            candidates = [
+                session.exec(select(func.min(CheckinClock.alert_at)).where(CheckinClock.state == "ok")).one(),
+                session.exec(select(func.min(CheckinClock.remind_at)).where(CheckinClock.state == "ok")).one(),
+                session.exec(select(func.min(CheckinClock.pause_remind_at)).where(
+                    CheckinClock.state == "paused")).one(),
+                session.exec(select(func.min(CheckinClock.paused_until)).where(
+                    CheckinClock.state == "paused")).one(),
+                session.exec(select(func.min(Alert.next_step_at)).where(Alert.status == "open")).one(),
+            ]
+        moments = [_aware(c) for c in candidates if c is not None]
+        return min(moments) if moments else None
+
+
+def _aware(value: Any) -> datetime:
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
