@@ -86,10 +86,7 @@ def dearmour(text: str) -> tuple[bytes, bytes]:
 
 def _decode_context(value: str, encoded: bool) -> bytes:
     try:
-        if encoded:
-            context = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        else:
-            context = value.encode("ascii")
+        context = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)) if encoded else value.encode("ascii")
     except (binascii.Error, ValueError):
         raise ArmourError("The context line is corrupted", code="armour_corrupt") from None
     if not context:
