@@ -10,6 +10,7 @@ from c2p_bot.core.alarm import AlarmClock
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.clock import Clock
 from c2p_bot.core.context import Context
+from c2p_bot.core.housekeeping import Housekeeping
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.notes import issue_keys
 from c2p_bot.core.outbox import Outbox
@@ -37,6 +38,8 @@ def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring
     runtime = Runtime(core)
     sweeper = Sweeper(core, core.escalation)
     core.services["sweeper"] = sweeper
+    housekeeping = Housekeeping(core)
+    sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages]
 
     async def sweep() -> None:
         sweeper.sweep()

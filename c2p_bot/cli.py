@@ -5,18 +5,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlmodel import Session, select
 
 from c2p_bot import __version__
 from c2p_bot.config import Config, ConfigError, load_config
 from c2p_bot.core.clock import SystemClock
-from c2p_bot.core.crypto import KekError
+from c2p_bot.core.crypto import (
+    CryptoError,
+    KekError,
+    dearmour,
+    encode_public_key,
+    generate_keypair,
+    kek_from_passphrase,
+    load_or_create_key_file,
+    open_sealed,
+    read_private_key,
+    write_private_key,
+)
 from c2p_bot.core.invites import create_invite
-from c2p_bot.core.keyring import open_keyring
+from c2p_bot.core.keyring import default_key_file, open_keyring
 from c2p_bot.core.roles import PARTNER_KINDS, Role
+from c2p_bot.rotation import rotate
 from storage.engine import StorageError, make_engine
 from storage.migrate import upgrade
 from storage.models import Person
@@ -42,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     invite = with_config(sub.add_parser("invite", help="print a one-time invite code"))
     invite.add_argument("--role", required=True, choices=[r.value for r in Role])
     invite.add_argument("--kind", choices=PARTNER_KINDS, help="partner kind (partners only)")
+    rotate = with_config(sub.add_parser(
+        "rotate-key", help="re-wrap every secret under a new key-encryption key",
+        description="New key: a new key file (replacing the configured one, or --new-key-file), "
+                    "or a passphrase given in C2P_NEW_PASSPHRASE."))
+    rotate.add_argument("--new-key-file", metavar="FILE", help="where to write the new key file")
+    keygen = sub.add_parser("keygen", help="make your own key pair (for /key); prints the public key last")
+    keygen.add_argument("--out", metavar="FILE", default="c2p-private.key",
+                        help="private key file to create (mode 0600; default: %(default)s)")
+    decrypt = sub.add_parser("decrypt", help="open a sealed message sent to your own key")
+    decrypt.add_argument("--key", metavar="FILE", required=True, help="your private key file (from keygen)")
+    decrypt.add_argument("input", nargs="?", metavar="FILE", help="text with the sealed message (default: stdin)")
     return parser
 
 
@@ -74,6 +99,60 @@ def cmd_invite(config: Config, role: str, kind: str | None) -> int:
     print(f"One-time invite for a {role}{' (' + kind + ')' if kind else ''}, valid until {expires}.")
     print("Send it to the bot as: /start CODE")
     print(code)
+    return 0
+
+
+def cmd_keygen(out: str) -> int:
+    pair = generate_keypair()
+    try:
+        write_private_key(out, pair)
+    except (CryptoError, OSError) as error:
+        raise CliError(f"cannot write {out}: {error}") from None
+    print(f"Private key written to {out} (mode 0600). Keep it safe and private; without it your")
+    print("sealed notes cannot be opened. Send the bot this line to register your public key:")
+    print(f"/key {encode_public_key(pair.public)}")
+    return 0
+
+
+def cmd_decrypt(key_file: str, source: str | None) -> int:
+    try:
+        pair = read_private_key(key_file)
+        text = sys.stdin.read() if source is None else open(source, encoding="utf-8").read()  # noqa: SIM115
+        blob, context = dearmour(text)
+        print(open_sealed(blob, pair.private, context).decode("utf-8"))
+    except OSError as error:
+        raise CliError(f"cannot read {error.filename}: {error.strerror}") from None
+    except CryptoError as error:
+        raise CliError(f"cannot open the message: {error}") from None
+    return 0
+
+
+def cmd_rotate_key(config: Config, new_key_file: str | None) -> int:
+    engine = _open_database(config)
+    now = SystemClock().now()
+    try:
+        keyring = open_keyring(config, engine, now)
+        new_passphrase = os.environ.get("C2P_NEW_PASSPHRASE")
+        target: Path | None = None
+        if new_passphrase:
+            new_kek, params = kek_from_passphrase(new_passphrase)
+        else:
+            params = None
+            target = Path(new_key_file or config.crypto.key_file or default_key_file(config.database.url))
+            staging = target.with_name(target.name + ".new")
+            if staging.exists():
+                raise CliError(f"{staging} exists from an interrupted rotation; move it away first")
+            new_kek = load_or_create_key_file(staging, create=True)
+    except KekError as error:
+        raise CliError(str(error)) from None
+    counts = rotate(engine, keyring.kek, new_kek, now, params)
+    if target is not None:
+        os.replace(target.with_name(target.name + ".new"), target)
+        where = f"the new key file {target}"
+    else:
+        where = "the new passphrase (set C2P_PASSPHRASE to it from now on)"
+    print(f"Re-wrapped {counts['keys']} private keys, {counts['pins']} PIN hashes, {counts['secrets']} "
+          f"secrets and {counts['queued']} queued messages under {where}.")
     return 0
 
 
@@ -119,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command == "keygen":
+            return cmd_keygen(args.out)
+        if args.command == "decrypt":
+            return cmd_decrypt(args.key, args.input)
         config = load_config(getattr(args, "config", None))
         logging.basicConfig(
             level=config.logging.level if args.command != "run" else "WARNING",
@@ -130,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_migrate(config)
         if args.command == "invite":
             return cmd_invite(config, args.role, args.kind)
+        if args.command == "rotate-key":
+            return cmd_rotate_key(config, args.new_key_file)
         return cmd_run(config)
     except (ConfigError, CliError) as error:
         print(f"c2p-bot: error: {error}", file=sys.stderr)

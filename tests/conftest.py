@@ -13,7 +13,7 @@ from sqlalchemy import text
 from c2p_bot.app import build_runtime
 from c2p_bot.config import Config, parse_config
 from c2p_bot.core.clock import FakeClock
-from c2p_bot.core.crypto import Kek
+from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, Kek
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
@@ -106,6 +106,7 @@ async def chat(db_url: str, config: Config, clock: FakeClock) -> AsyncIterator[C
     """A bot on the memory transport with a fake clock, on SQLite and PostgreSQL."""
     engine = make_engine(db_url)
     runtime = build_runtime(config, engine, clock, Keyring(engine, Kek.generate()))
+    runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
     transport = MemoryTransport()
     runtime.add_transport(transport)
     yield Chat(runtime, transport)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from c2p_bot.core.audit import audit
+from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import latest_note, read_note
@@ -29,6 +30,7 @@ KIND_PRIORITY = {
     "wrong_pin": Priority.ESCALATION,
 }
 ALL_AT_ONCE = {"panic", "duress"}
+TAMPERED = "\x00tampered"
 
 
 def active_partners(session: Session, hrd_id: int) -> list[Person]:
@@ -145,7 +147,10 @@ class Escalation:
             session.flush()
         note_kinds = ("panic",) if alert.kind == "panic" else ("checkin", "duress")
         note = latest_note(session, hrd.id or 0, note_kinds)
-        note_text = read_note(session, self.core.keyring, note, person) if note else None
+        try:
+            note_text = read_note(session, self.core.keyring, note, person) if note else None
+        except CryptoError:
+            note_text = TAMPERED
 
         def render(_: Translate) -> str:
             return alert_text(_, alert, hrd, person, note_text, note)
@@ -218,7 +223,9 @@ def alert_text(_: Translate, alert: Alert, hrd: Person, reader: Person, note_tex
     else:
         lines.append(_("No check-in recorded yet."))
     lines.append(_("Country: {country}.").format(country=hrd.country or "—"))
-    if note_text is not None and note is not None:
+    if note_text == TAMPERED:
+        lines.append(_("⚠ The latest note failed its integrity check and is not shown."))
+    elif note_text is not None and note is not None:
         lines.append(_("Latest note ({when}): {note}").format(when=both(note.created_at, zone), note=note_text))
     lines.append(_("Acknowledge with /ack {id}. Add to the case logbook with /log {id} TEXT.").format(
         id=alert.id))

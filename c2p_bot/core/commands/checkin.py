@@ -15,6 +15,7 @@ from c2p_bot.core.context import Context
 from c2p_bot.core.durations_text import parse_duration_arg
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import write_note
+from c2p_bot.core.pins_flow import checkin_with_pin
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from c2p_bot.core.schedule import ScheduleError, parse_times
@@ -68,9 +69,8 @@ def _resolved_text(alias: str, sent_at: datetime, alert_id: int, zone: str) -> C
 def checkin_command(ctx: Context, args: str) -> None:
     assert ctx.person is not None
     clock = ensure_clock(ctx.session, ctx.person, ctx.config, ctx.now)
-    checker = ctx.core.services.get("pin_checker")
-    if checker is not None and ctx.person.pin_hash:
-        checker(ctx, clock, args)  # type: ignore[operator]
+    if ctx.person.pin_hash:
+        checkin_with_pin(ctx, clock, args)
         return
     ctx.reply(do_checkin(ctx, clock, args))
 
