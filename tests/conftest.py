@@ -15,6 +15,7 @@ from c2p_bot.config import Config, parse_config
 from c2p_bot.core.clock import FakeClock
 from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, Kek
 from c2p_bot.core.keyring import Keyring
+from c2p_bot.core.throttle import Throttle
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -92,6 +93,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def full(request: pytest.FixtureRequest) -> bool:
+    """Whether to run reliability scenarios at their full counts (pytest --full)."""
+    return bool(request.config.getoption("--full"))
+
+
+@pytest.fixture
 def config() -> Config:
     return parse_config({}, env={})
 
@@ -107,6 +114,7 @@ async def chat(db_url: str, config: Config, clock: FakeClock) -> AsyncIterator[C
     engine = make_engine(db_url)
     runtime = build_runtime(config, engine, clock, Keyring(engine, Kek.generate()))
     runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
+    runtime.throttle = Throttle(rate=1e9, burst=10**9)  # transcripts type fast; tests/reliability floods
     transport = MemoryTransport()
     runtime.add_transport(transport)
     yield Chat(runtime, transport)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from c2p_bot.core.dispatcher import Dispatcher, Pacing, Transport
 from c2p_bot.core.events import Incoming
 from c2p_bot.core.service import Core
+from c2p_bot.core.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class Runtime:
         self.dispatchers: dict[str, Dispatcher] = {}
         self.jobs: list[Job] = []  # awaited by tick(); scheduled by the alarm clock when running
         self.after_handle: list[Callable[[], None]] = []
+        self.throttle = Throttle()
         self.on_start: list[Callable[[], None]] = []
         self.on_stop: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -44,6 +46,11 @@ class Runtime:
 
     async def handle(self, incoming: Incoming) -> None:
         """Entry point for transports: handle one message, then let dispatchers send."""
+        allowed, warn = self.throttle.allow(f"{incoming.platform}:{incoming.sender_id}")
+        if not allowed:
+            if warn:
+                self.core.too_fast(incoming)
+            return
         self.core.handle(incoming)
         for hook in self.after_handle:
             hook()

@@ -16,7 +16,7 @@ from c2p_bot.core.alerts import Escalation
 from c2p_bot.core.clock import Clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import FLOWS
-from c2p_bot.core.events import Incoming
+from c2p_bot.core.events import Incoming, Priority
 from c2p_bot.core.failover import UnreachableHook
 from c2p_bot.core.i18n import N_, gettext_for
 from c2p_bot.core.invites import redeem_invite
@@ -35,6 +35,8 @@ STRANGER_REPLY = N_(
 UNKNOWN_COMMAND = N_("Sorry, I don't know that command. Send /help to see what you can do.")
 NOT_UNDERSTOOD = N_("I didn't understand that. Send /help to see what you can do.")
 GROUP_NOTICE = N_("I only work in private chats. Please write to me directly.")
+TOO_FAST = N_("You are sending messages faster than I can read them, so I am ignoring some. "
+               "Please wait a minute. If you are in danger, send /panic once.")
 INTERNAL_ERROR = N_("Sorry, something went wrong and nothing was changed. Please try again.")
 
 ActivationHook = Callable[[Context, Person], None]
@@ -128,6 +130,16 @@ class Core:
             identity.chat_id = incoming.chat_id
             session.add(identity)
         return Context(self, session, incoming, now, identity, person)
+
+    def too_fast(self, incoming: Incoming) -> None:
+        """Tell a flooding sender, once per episode, that messages are being ignored."""
+        now = self.clock.now()
+        with self.session() as session:
+            ctx = self._context(session, incoming, now)
+            if ctx.person is None:
+                return  # strangers are not told anything new
+            ctx.reply(ctx._(TOO_FAST), priority=Priority.REPLY)
+            self.commit(session)
 
     def _apologise(self, incoming: Incoming, now: datetime) -> None:
         try:

@@ -1,0 +1,81 @@
+"""Map python-telegram-bot errors to the core's :class:`DeliveryError`.
+
+- ``RetryAfter`` (429): retry after the given seconds; the dispatcher pauses only that chat.
+- ``Forbidden`` (blocked, deactivated, never started, kicked) and ``BadRequest`` saying the chat
+  or user does not exist: permanent, so the core marks the identity unreachable and fails over.
+- ``TimedOut``, ``NetworkError``, 5xx and anything else: transient, retried with backoff.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from c2p_bot.core.events import DeliveryError
+
+# BadRequest descriptions that mean the chat (or user) is gone for good.
+PERMANENT_BAD_REQUESTS = (
+    "chat not found",
+    "user not found",
+    "peer_id_invalid",
+    "chat_write_forbidden",
+    "have no rights to send",
+    "not enough rights to send",
+    "user is deactivated",
+    "bot was blocked",
+    "group chat was deactivated",
+)
+
+# deleteMessage answers that mean "nothing left to delete": treat as done, never retry.
+GONE_ON_DELETE = (
+    "message to delete not found",
+    "message can't be deleted",
+    "message identifier is not specified",
+    "message_id_invalid",
+)
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Seconds to wait, whether PTB gives an int or a timedelta (it is changing over)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def is_gone_on_delete(error: BadRequest) -> bool:
+    text = error.message.lower()
+    return any(marker in text for marker in GONE_ON_DELETE)
+
+
+def to_delivery_error(error: TelegramError) -> DeliveryError:
+    """The core's view of a failed Bot API call. Reasons carry Telegram's description only
+    (never message text)."""
+    description = error.message[:200]
+    if isinstance(error, RetryAfter):
+        return DeliveryError(f"telegram 429: {description}", retry_after=retry_after_seconds(error))
+    if isinstance(error, Forbidden):
+        return DeliveryError(f"telegram 403: {description}", permanent=True)
+    if isinstance(error, ChatMigrated):
+        return DeliveryError("telegram: group moved to a supergroup", permanent=True)
+    if isinstance(error, BadRequest):  # (a subclass of NetworkError: test it first)
+        lowered = description.lower()
+        permanent = any(marker in lowered for marker in PERMANENT_BAD_REQUESTS)
+        return DeliveryError(f"telegram 400: {description}", permanent=permanent)
+    if isinstance(error, TimedOut):
+        return DeliveryError("telegram: timed out")
+    if isinstance(error, InvalidToken):
+        return DeliveryError("telegram: the bot token was refused")
+    return DeliveryError(f"telegram: {type(error).__name__}: {description}")

@@ -1,0 +1,50 @@
+"""A bot process for multi-worker tests: the real runtime on a shared database, delivering into
+a file (one JSON line per delivery), for ``--seconds``. Run: python -m tests.reliability.worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+from c2p_bot.app import build_runtime
+from c2p_bot.config import parse_config
+from c2p_bot.core.clock import SystemClock
+from c2p_bot.core.events import Outgoing
+from c2p_bot.core.keyring import open_keyring
+from storage.engine import make_engine
+
+
+class FileTransport:
+    platform = "memory"
+
+    def __init__(self, path: Path) -> None:
+        self.out = path.open("a", encoding="utf-8")
+
+    async def deliver(self, message: Outgoing) -> str | None:
+        self.out.write(json.dumps({"key": message.idempotency_key, "chat": message.chat_id}) + "\n")
+        self.out.flush()
+        return None
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--key-file", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--seconds", type=float, required=True)
+    args = parser.parse_args()
+    config = parse_config({"database": {"url": args.database}, "crypto": {"key_file": args.key_file},
+                           "checkins": {"sweep_interval": "2s"}}, env={})
+    engine = make_engine(config.database.url)
+    clock = SystemClock()
+    runtime = build_runtime(config, engine, clock, open_keyring(config, engine, clock.now(), env={}))
+    runtime.add_transport(FileTransport(Path(args.out)))
+    await runtime.start()
+    await asyncio.sleep(args.seconds)
+    await runtime.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
