@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -28,7 +30,8 @@ from c2p_bot.core.crypto import (
     write_private_key,
 )
 from c2p_bot.core.invites import create_invite
-from c2p_bot.core.keyring import default_key_file, open_keyring
+from c2p_bot.core.keyring import Keyring, default_key_file, open_keyring
+from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from c2p_bot.rotation import rotate
 from storage.engine import StorageError, make_engine
@@ -166,8 +169,39 @@ def cmd_run(config: Config) -> int:
         raise CliError(str(error)) from None
     runtime = build_runtime(config, engine, SystemClock(), keyring)
     if config.telegram.enabled or config.matrix.enabled:
-        raise CliError("the Telegram and Matrix transports are not available in this build yet")
+        return asyncio.run(_run_networks(runtime, config, keyring))
     return asyncio.run(_run_console(runtime, config))
+
+
+async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> int:
+    """Run the configured chat networks until SIGTERM or SIGINT."""
+    transports: list[Any] = []
+    if config.telegram.enabled:
+        from c2p_bot.transports.telegram import attach_telegram
+
+        transports.append(attach_telegram(runtime, config.telegram))
+    if config.matrix.enabled:
+        from c2p_bot.transports.matrix import attach_matrix
+
+        transports.append(attach_matrix(runtime, config.matrix, keyring))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    started: list[Any] = []
+    try:
+        for transport in transports:
+            await transport.start()
+            started.append(transport)
+        await runtime.start()
+        log.warning("c2p-bot is running (%s); stop with Ctrl-C",
+                    ", ".join(t.platform for t in transports))
+        await stop.wait()
+    finally:
+        await runtime.stop()
+        for transport in reversed(started):
+            await transport.stop()
+    return 0
 
 
 async def _run_console(runtime, config: Config) -> int:  # type: ignore[no-untyped-def]
@@ -204,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_decrypt(args.key, args.input)
         config = load_config(getattr(args, "config", None))
         logging.basicConfig(
-            level=config.logging.level if args.command != "run" else "WARNING",
+            level="WARNING" if args.command == "run" and not (config.telegram.enabled or config.matrix.enabled)
+            else config.logging.level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
