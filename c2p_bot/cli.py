@@ -31,8 +31,8 @@ from c2p_bot.core.crypto import (
 )
 from c2p_bot.core.invites import create_invite
 from c2p_bot.core.keyring import Keyring, default_key_file, open_keyring
-from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.roles import PARTNER_KINDS, Role
+from c2p_bot.core.runtime import Runtime
 from c2p_bot.rotation import rotate
 from storage.engine import StorageError, make_engine
 from storage.migrate import upgrade
