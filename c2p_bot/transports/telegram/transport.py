@@ -140,9 +140,12 @@ class TelegramTransport:
             except InvalidToken:
                 raise
             except TelegramError as error:
+                if self._stopping:
+                    raise
                 log.warning("telegram: cannot reach the Bot API (%s); retrying in %.0fs",
                             type(error).__name__, delay)
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_event.wait(), delay)
             delay = min(30.0, delay * 2)
 
     async def stop(self) -> None:
@@ -181,12 +184,19 @@ class TelegramTransport:
                      "de-duplicated when fetched again", type(error).__name__)
 
     async def _wait_ready(self) -> None:
+        """Wait for :meth:`start` (deliveries may begin first); fail fast once stopping, so a
+        message claimed at shutdown is retried soon rather than after its lease runs out."""
         if self._ready.is_set():
             return
-        try:
-            await asyncio.wait_for(self._ready.wait(), READY_WAIT)
-        except TimeoutError:
-            raise DeliveryError("telegram: transport not started") from None
+        if not self._stopping:
+            waits = {asyncio.ensure_future(event.wait()) for event in (self._ready, self._stop_event)}
+            try:
+                await asyncio.wait(waits, timeout=READY_WAIT, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+        if not self._ready.is_set():
+            raise DeliveryError("telegram: transport not running")
 
     def invite_link(self, code: str) -> str:
         """The deep link that opens the bot and sends ``/start CODE``."""
@@ -281,9 +291,11 @@ class TelegramTransport:
         ))
 
     def _addressed_in_group(self, message: Message) -> bool:
-        """In groups only commands and replies to the bot count (what privacy mode lets through)."""
+        """In groups only commands for this bot and replies to it count (what privacy mode lets
+        through even when the bot is an admin and sees everything)."""
         if message.text and message.text.startswith("/"):
-            return True
+            _command, _at, name = message.text.split(maxsplit=1)[0].partition("@")
+            return not name or name.lower() == (self.username or "").lower()
         replied = message.reply_to_message
         return bool(replied and replied.from_user and replied.from_user.id == self.app.bot.id)
 
@@ -383,7 +395,10 @@ class TelegramTransport:
 
     async def refresh_chat_menu(self, user_id: str, chat_id: str) -> None:
         """Registered and active: their role's commands; otherwise the default (stranger) menu."""
-        await self._wait_ready()
+        try:
+            await self._wait_ready()
+        except DeliveryError:
+            return
         scope = BotCommandScopeChat(int(chat_id))
         found = self.core.person_role(PLATFORM, user_id)
         for attempt in range(2):
