@@ -184,6 +184,7 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
         from c2p_bot.transports.matrix import attach_matrix
 
         transports.append(attach_matrix(runtime, config.matrix, keyring))
+    _print_first_invite(runtime, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -204,19 +205,24 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
     return 0
 
 
+def _print_first_invite(runtime: Runtime, config: Config) -> None:
+    """On an empty database, print a coordinator invite so someone can take charge."""
+    with Session(runtime.core.engine) as session:
+        if session.exec(select(Person.id)).first() is not None:
+            return
+        code = create_invite(session, role=Role.COORDINATOR, kind=None,
+                             now=runtime.core.clock.now(), ttl=config.invites.ttl, issued_by=None)
+        session.commit()
+    print("No one is registered yet. Become the first coordinator by sending the bot:")
+    print(f"  /start {code}", flush=True)
+
+
 async def _run_console(runtime, config: Config) -> int:  # type: ignore[no-untyped-def]
     from c2p_bot.transports.console import ConsoleTransport, run_console
 
     transport = ConsoleTransport()
     runtime.add_transport(transport)
-    with Session(runtime.core.engine) as session:
-        empty = session.exec(select(Person.id)).first() is None
-        if empty:
-            code = create_invite(session, role=Role.COORDINATOR, kind=None,
-                                 now=runtime.core.clock.now(), ttl=config.invites.ttl, issued_by=None)
-            session.commit()
-            print("No one is registered yet. Become the first coordinator by typing:")
-            print(f"  /start {code}")
+    _print_first_invite(runtime, config)
     await runtime.start()
     try:
         await run_console(runtime, transport)
