@@ -41,6 +41,9 @@ from storage.models import Person
 log = logging.getLogger("c2p_bot")
 
 
+CATCH_UP_WAIT = 20.0  # seconds; an unreachable platform must not hold back escalations for long
+
+
 class CliError(Exception):
     """An error shown as one line, with a non-zero exit."""
 
@@ -194,6 +197,13 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
         for transport in transports:
             await transport.start()
             started.append(transport)
+        # Handle what waited on the platforms while we were down before the sweeper looks at
+        # deadlines: a check-in sent in time must not be overtaken by its own alarm.
+        for transport in transports:
+            wait = getattr(transport, "wait_caught_up", None)
+            if wait is not None and not await wait(CATCH_UP_WAIT):
+                log.warning("%s: still catching up after %ss; starting the deadline sweeper anyway",
+                            transport.platform, CATCH_UP_WAIT)
         await runtime.start()
         log.warning("c2p-bot is running (%s); stop with Ctrl-C",
                     ", ".join(t.platform for t in transports))

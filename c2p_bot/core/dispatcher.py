@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=20)  # a send (HTTP timeouts included) finishes well within this
 FAILOVER_AFTER_ATTEMPTS = 3
 
 
