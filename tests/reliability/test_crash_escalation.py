@@ -55,7 +55,7 @@ async def test_sigkill_around_escalations(tmp_path: Path, full: bool) -> None:
                 started = time.monotonic()
                 ids = {hrd_id for hrd_id, _ in batch}
 
-                def delivered() -> bool:
+                def delivered(ids: set[int] = ids) -> bool:
                     with Session(engine) as session:
                         alert_ids = [a.id for a in session.exec(select(Alert).where(col(Alert.hrd_id).in_(ids)))]
                     texts = [m.text for m in api.sent_to(partner)]
