@@ -12,6 +12,7 @@ from c2p_bot.core.clock import Clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.housekeeping import Housekeeping
 from c2p_bot.core.keyring import Keyring
+from c2p_bot.core.matching_flow import install_matching
 from c2p_bot.core.notes import issue_keys
 from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.runtime import Runtime
@@ -38,6 +39,7 @@ def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring
     runtime = Runtime(core)
     sweeper = Sweeper(core, core.escalation)
     core.services["sweeper"] = sweeper
+    install_matching(core, sweeper)
     housekeeping = Housekeeping(core)
     sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages]
 

@@ -20,6 +20,7 @@ async def trio(chat: Chat, *, match: bool = True) -> None:
     await people.partner(chat)
     if match:
         await chat.say("cora", "/match Amina Paul")
+        await chat.press("paul", "Accept")  # a match needs the partner's consent
         chat.expect("cora", r"Matched Amina with Paul")
         chat.expect("paul", r"matched with Amina")
         chat.expect("amina", r"paired with Paul")
