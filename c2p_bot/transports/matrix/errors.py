@@ -43,7 +43,7 @@ def from_exception(what: str, error: BaseException) -> DeliveryError:
     """A DeliveryError for an exception raised by nio or the HTTP layer."""
     if isinstance(error, OlmUnverifiedDeviceError):
         return DeliveryError(f"{what}: unverified device in the room")
-    if isinstance(error, SendRetryError | aiohttp.ClientError | asyncio.TimeoutError | TimeoutError | OSError):
+    if isinstance(error, SendRetryError | aiohttp.ClientError | asyncio.TimeoutError | OSError):
         return DeliveryError(f"{what}: {type(error).__name__} (network)")
     if isinstance(error, LocalProtocolError):
         return DeliveryError(f"{what}: {error}"[:300])

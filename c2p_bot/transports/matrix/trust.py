@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,11 +44,11 @@ class DeviceWatch:
         self.on_new = on_new
         self.known: dict[str, set[str]] = {}
 
-    def baseline(self, devices: dict[str, Iterable[str]]) -> None:
+    def baseline(self, devices: Mapping[str, Iterable[str]]) -> None:
         for user_id, ids in devices.items():
             self.known.setdefault(user_id, set()).update(ids)
 
-    def update(self, devices: dict[str, Iterable[str]]) -> list[tuple[str, str]]:
+    def update(self, devices: Mapping[str, Iterable[str]]) -> list[tuple[str, str]]:
         """Compare with the current device lists; call ``on_new`` for each new device."""
         new: list[tuple[str, str]] = []
         for user_id, ids in devices.items():
@@ -105,7 +105,7 @@ class MasterKeyPins:
             self.keyring.put_secret(PINNED_MASTERS, json.dumps(pins).encode(), self.now())
             return True
         if pinned != master_public:
-            log.warning("the cross-signing master key of %s changed; its devices count as unverified", user_id)
+            log.warning("the master key of %s changed; its devices count as unverified", user_id)
             return False
         return True
 
@@ -128,22 +128,28 @@ def _cross_signed_devices(query: JsonDict, user_id: str, pins: MasterKeyPins) ->
     return signed
 
 
-async def unverified_devices(client: AsyncClient, users: Iterable[str], pins: MasterKeyPins,
-                             ) -> list[tuple[str, str]]:
-    """(user, device) pairs in ``users`` that are neither locally verified nor cross-signed."""
+async def check_devices(client: AsyncClient, users: Iterable[str], pins: MasterKeyPins,
+                        ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(unverified, verified) (user, device) pairs of ``users`` as the homeserver lists them.
+
+    Verified: cross-signed by the owner (see the module docstring) or verified in nio. The
+    bot's own current device is left out.
+    """
     users = sorted(set(users))
     query = await query_device_keys(client, users)
     olm = client.olm
+    known = dict(client.device_store.items()) if olm else {}
     missing: list[tuple[str, str]] = []
+    trusted: list[tuple[str, str]] = []
     for user_id in users:
         signed = _cross_signed_devices(query, user_id, pins)
         for device_id in sorted(query.get("device_keys", {}).get(user_id) or {}):
             if user_id == client.user_id and device_id == client.device_id:
                 continue
-            if device_id in signed:
-                continue
-            device = dict(client.device_store.items()).get(user_id, {}).get(device_id) if olm else None
-            if device is not None and olm is not None and olm.is_device_verified(device):
-                continue
-            missing.append((user_id, device_id))
-    return missing
+            device = known.get(user_id, {}).get(device_id)
+            locally = device is not None and olm is not None and olm.is_device_verified(device)
+            if device_id in signed or locally:
+                trusted.append((user_id, device_id))
+            else:
+                missing.append((user_id, device_id))
+    return missing, trusted
