@@ -268,6 +268,8 @@ async def test_match_and_unmatch_by_alias(chat: Chat) -> None:
         await chat.say("cora", f"/match {args}")
         chat.expect("cora", r"Usage: /match|active defender's alias")
     await chat.say("cora", "/match amina PAUL")
+    chat.expect("cora", r"I asked Paul whether they will support Amina")
+    await chat.press("paul", "Accept")
     chat.expect("cora", r"Matched Amina with Paul")
     await chat.say("cora", "/match Amina Paul")
     chat.expect("cora", r"already matched")

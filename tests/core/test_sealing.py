@@ -109,6 +109,7 @@ async def test_duress_checkin_looks_exactly_like_a_normal_one(chat: Chat) -> Non
     await trio(chat)
     await people.hrd(chat, "bibi", alias="Bibi")
     await chat.say("cora", "/match Bibi Paul")
+    await chat.press("paul", "Accept")
     await pins(chat, "amina")
     await pins(chat, "bibi")
     chat.skip("paul")

@@ -250,8 +250,10 @@ class TelegramBot:
         cora = await self.onboard_coordinator()
         amina = await self.onboard_hrd(cora)
         paul = await self.onboard_partner(cora)
-        await self.say(cora, "/match Amina Paul", r"Matched Amina with Paul")
-        await self.api.wait_for_message(paul, r"matched with Amina")
+        await self.say(cora, "/match Amina Paul", r"I asked Paul whether they will support Amina")
+        offer = await self.api.wait_for_message(paul, r"would you support Amina")
+        await self.press(paul, offer, "Accept", r"matched with Amina")
+        await self.api.wait_for_message(cora, r"Matched Amina with Paul")
         await self.api.wait_for_message(amina, r"paired with Paul")
         return cora, amina, paul
 

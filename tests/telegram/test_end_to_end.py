@@ -63,8 +63,12 @@ async def test_onboarding_menus_escalation_and_ack_over_telegram(any_db_bot: Tel
     paul = await bot.onboard_partner(cora)
     assert {"ack", "alerts"} <= await wait_for_menu(api, paul, "ack")
     assert not [m for m in api.sent_to(paul) if m.text and "end-to-end" in m.text]
-    await bot.say(cora, "/match Amina Paul", r"Matched Amina with Paul")
-    await api.wait_for_message(paul, r"matched with Amina")
+    # The match goes through the partner's consent: Paul accepts with the offer's button.
+    await bot.say(cora, "/match Amina Paul", r"I asked Paul whether they will support Amina")
+    offer = await api.wait_for_message(paul, r"would you support Amina")
+    assert offer.button_texts == ["Accept", "Decline"]
+    await bot.press(paul, offer, "Accept", r"matched with Amina")
+    await api.wait_for_message(cora, r"Matched Amina with Paul")
     await api.wait_for_message(amina, r"paired with Paul")
 
     # A reminder before the check-in is due, answered with its button.
@@ -88,7 +92,7 @@ async def test_onboarding_menus_escalation_and_ack_over_telegram(any_db_bot: Tel
     await api.wait_for_message(cora, r"Paul acknowledged alert #1 about Amina")
     with bot.session() as session:
         assert [(a.kind, a.status) for a in session.exec(select(Alert))] == [("missed", "acked")]
-    assert len(_pressed(api)) == 3
+    assert len(_pressed(api)) == 4  # partner choice, Accept, I'm safe, Acknowledge
     assert all(query_id in api.callback_answers for query_id in _pressed(api))
 
 
