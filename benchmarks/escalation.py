@@ -16,8 +16,8 @@ had committed, minus T0.
   ``misfire_grace_time=None`` so every job runs; the number of jobs that started more than 1 s
   late (and would be silently skipped with APScheduler's default of 1 s) is reported.
 
-How the commit time is taken: SQLAlchemy session events in the worker. ``after_flush`` notes the
-``alert_id`` of every new outbox row; ``after_commit`` (called once the database has acknowledged
+How the commit time is taken: SQLAlchemy session events in the worker. ``after_flush`` (ORM
+objects) and ``do_orm_execute`` (bulk inserts) note the ``alert_id`` of every new outbox row; ``after_commit`` (called once the database has acknowledged
 COMMIT, i.e. the row is visible to other connections) stamps ``time.time()`` on each such alert
 the first time it is seen. Latency = that stamp − T0 (the deadline, a whole second). Each
 implementation runs in its own subprocess on its own copy of the same populated database, one
@@ -122,6 +122,7 @@ class CommitProbe:
 
     def install(self) -> None:
         event.listen(OrmSession, "after_flush", self._flushed)
+        event.listen(OrmSession, "do_orm_execute", self._bulk_inserted)
         event.listen(OrmSession, "after_commit", self._committed)
         event.listen(OrmSession, "after_rollback", self._rolled_back)
 
@@ -130,6 +131,18 @@ class CommitProbe:
         for obj in session.new:
             if isinstance(obj, OutboxMessage) and obj.alert_id is not None:
                 session.info.setdefault(PROBE_KEY, set()).add(obj.alert_id)
+
+    @staticmethod
+    def _bulk_inserted(state: Any) -> None:
+        """Outbox rows written with a bulk ``insert(OutboxMessage)`` (the sweeper's batch path)."""
+        table = getattr(state.statement, "table", None)
+        if not state.is_insert or getattr(table, "name", None) != "outbox":
+            return
+        params = state.parameters
+        rows = params if isinstance(params, list) else [params] if params else []
+        ids = {row["alert_id"] for row in rows if row.get("alert_id") is not None}
+        if ids:
+            state.session.info.setdefault(PROBE_KEY, set()).update(ids)
 
     def _committed(self, session: OrmSession) -> None:
         ids = session.info.pop(PROBE_KEY, None)

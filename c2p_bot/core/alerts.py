@@ -9,17 +9,30 @@ every step at once. Flow diagram: docs/flows/escalation.md.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from c2p_bot.core.audit import audit
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.events import Button, Priority
-from c2p_bot.core.i18n import Translate
-from c2p_bot.core.notes import latest_note, read_note
+from c2p_bot.core.i18n import Translate, gettext_for
+from c2p_bot.core.notes import latest_note, open_copy, read_note
 from c2p_bot.core.timefmt import both
-from storage.models import Alert, AlertRecipient, CheckinClock, Match, Note, OutboxMessage, Person
+from storage.models import (
+    Alert,
+    AlertRecipient,
+    AuditEntry,
+    CheckinClock,
+    Identity,
+    Match,
+    Note,
+    NoteCopy,
+    OutboxMessage,
+    Person,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +119,111 @@ class Escalation:
         else:
             self.advance(session, alert, now)
         return alert
+
+    def raise_missed_batch(self, session: Session, claimed: list[tuple[int, datetime, datetime | None]],
+                           now: datetime) -> int:
+        """Raise ``missed`` alerts for many HRDs at once (the sweeper's hot path).
+
+        ``claimed`` holds (hrd id, due time, last check-in) of clocks this worker has claimed.
+        Same alerts, recipients, texts and audit entries as :meth:`raise_alert`, but with a
+        fixed number of queries per batch and bulk inserts instead of ORM objects per row.
+        """
+        ids = [hrd_id for hrd_id, _due, _last in claimed]
+        hrds = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids))).all()}
+        partners: dict[int, list[Person]] = {}
+        for hrd_id, partner in session.exec(
+            select(Match.hrd_id, Person).join(Person, col(Person.id) == col(Match.partner_id)).where(
+                col(Match.hrd_id).in_(ids), Match.status == "active", Person.status == "active")
+            .order_by(col(Person.id))
+        ).all():
+            partners.setdefault(hrd_id, []).append(partner)
+        everyone_coordinating: list[Person] | None = None
+        steps = self.config.escalation.steps
+        plans: list[tuple[AlertView, Person, list[Person]]] = []
+        values: list[dict[str, object]] = []
+        for hrd_id, due, last in claimed:
+            hrd = hrds.get(hrd_id)
+            if hrd is None:
+                continue
+            people: list[Person] = []
+            step = len(steps) - 1
+            for index, name in enumerate(steps):
+                if name == "partners":
+                    group = partners.get(hrd_id, [])
+                else:
+                    if everyone_coordinating is None:
+                        everyone_coordinating = coordinators(session)
+                    group = everyone_coordinating
+                if group:
+                    people, step = group, index
+                    break
+            if not people:
+                log.error("missed check-in of person:%s has nobody to notify", hrd_id)
+            last_step = step + 1 >= len(steps)
+            wait = self.config.escalation.repeat_every if last_step else self.config.checkins.ack_timeout
+            values.append({"hrd_id": hrd_id, "kind": "missed", "status": "open", "raised_at": now, "due_at": due,
+                           "last_checkin_at": last, "step": step, "next_step_at": now + wait, "repeats": 0})
+            plans.append((AlertView(0, "missed", now, due, last, 0, step), hrd, people))
+        if not plans:
+            return 0
+        new_ids = session.execute(insert(Alert).returning(col(Alert.id), sort_by_parameter_order=True),
+                                  values).scalars().all()
+        for (view, _hrd, _people), alert_id in zip(plans, new_ids, strict=True):
+            view.id = alert_id
+        reader_ids = {p.id for _a, _h, people in plans for p in people}
+        identities: dict[int, Identity] = {}
+        for identity in session.exec(select(Identity).where(
+                col(Identity.person_id).in_(reader_ids), col(Identity.unreachable_at).is_(None))).all():
+            best = identities.get(identity.person_id)
+            rank = (identity.last_seen_at or identity.created_at, identity.id or 0)
+            if best is None or rank > (best.last_seen_at or best.created_at, best.id or 0):
+                identities[identity.person_id] = identity
+        notes: dict[int, Note] = {}
+        for note in session.exec(select(Note).where(
+                col(Note.subject_id).in_(ids), col(Note.kind).in_(("checkin", "duress")))
+                .order_by(col(Note.created_at).desc(), col(Note.id).desc())).all():
+            notes.setdefault(note.subject_id, note)
+        copies = {(c.note_id, c.reader_id): c.ciphertext for c in session.exec(select(NoteCopy).where(
+            col(NoteCopy.note_id).in_([n.id for n in notes.values()]))).all()} if notes else {}
+        private_keys: dict[int, bytes] = {}
+        audits: list[dict[str, object]] = []
+        recipients_rows: list[dict[str, object]] = []
+        messages: list[dict[str, object]] = []
+        for view, hrd, people in plans:
+            audits.append({"at": now, "action": "alert_raised", "subject": f"alert:{view.id}",
+                           "detail": f"hrd=person:{hrd.id} kind=missed"})
+            audits.append({"at": now, "action": "alert_escalated", "subject": f"alert:{view.id}",
+                           "detail": f"step={view.step + 1} to={len(people)}"})
+            latest = notes.get(hrd.id or 0)
+            for person in people:
+                assert person.id is not None
+                recipients_rows.append({"alert_id": view.id, "person_id": person.id, "step": view.step,
+                                        "notified_at": now})
+                reachable = identities.get(person.id)
+                if reachable is None:
+                    log.warning("alert %s: recipient person:%s has no reachable identity", view.id, person.id)
+                    continue
+                note_text: str | None = None
+                ciphertext = copies.get((latest.id or 0, person.id)) if latest is not None else None
+                if latest is not None and ciphertext is not None:
+                    try:
+                        note_text = open_copy(self.core.keyring, latest, person, ciphertext, private_keys)
+                    except CryptoError:
+                        note_text = TAMPERED
+                _ = gettext_for(person.ui_language)
+                messages.append(self.core.outbox.row_values(
+                    session, platform=reachable.platform, chat_id=reachable.chat_id,
+                    text=alert_text(_, view, hrd, person, note_text, latest), now=now,
+                    key=f"alert:{view.id}:to:{person.id}:r0",
+                    buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]], priority=KIND_PRIORITY["missed"],
+                    kind="alert", person_id=person.id, identity_id=reachable.id, alert_id=view.id,
+                    sensitive=note_text is not None))
+        session.execute(insert(AuditEntry), audits)
+        if recipients_rows:
+            session.execute(insert(AlertRecipient), recipients_rows)
+        if messages:
+            session.execute(insert(OutboxMessage), messages)
+        return len(plans)
 
     def advance(self, session: Session, alert: Alert, now: datetime) -> None:
         """Add the next step that has anyone in it; after the last step, repeat to everyone."""
@@ -196,7 +314,20 @@ class Escalation:
             self.advance(session, alert, now)
 
 
-def alert_text(_: Translate, alert: Alert, hrd: Person, reader: Person, note_text: str | None,
+@dataclass
+class AlertView:
+    """The fields of an alert its message shows (the batch path has no ORM object)."""
+
+    id: int | None
+    kind: str
+    raised_at: datetime
+    due_at: datetime | None
+    last_checkin_at: datetime | None
+    repeats: int
+    step: int = 0
+
+
+def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person, reader: Person, note_text: str | None,
                note: Note | None) -> str:
     """What a recipient sees: who, what, when, the last check-in, the latest note, how to ack."""
     zone = reader.timezone

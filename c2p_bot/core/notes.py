@@ -107,6 +107,25 @@ def read_note(session: Session, keyring: Keyring, note: Note, reader: Person) ->
         raise
 
 
+def open_copy(keyring: Keyring, note: Note, reader: Person, ciphertext: bytes,
+              private_keys: dict[int, bytes] | None = None) -> str | None:
+    """Like :func:`read_note` for a copy already loaded (batch paths); caches unwrapped keys."""
+    assert note.id is not None and reader.id is not None
+    context = note_context(note.id, reader.id)
+    if reader.key_mode == "own":
+        return armour(ciphertext, context)
+    if reader.wrapped_private_key is None:
+        return None
+    cache = private_keys if private_keys is not None else {}
+    if reader.id not in cache:
+        cache[reader.id] = unwrap_private(keyring.kek, reader.wrapped_private_key, person_context(reader.id))
+    try:
+        return open_sealed(ciphertext, cache[reader.id], context).decode("utf-8")
+    except CryptoError:
+        log.error("note %s for reader %s failed its integrity check (tampered or moved)", note.id, reader.id)
+        raise
+
+
 def latest_note(session: Session, hrd_id: int, kinds: tuple[str, ...]) -> Note | None:
     return session.exec(
         select(Note).where(Note.subject_id == hrd_id, col(Note.kind).in_(kinds))

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 200
+DEADLINE_BATCH = 100  # smaller batches commit the first alerts sooner
 
 Job = Callable[[datetime], int]
 
@@ -59,28 +60,32 @@ class Sweeper:
     # -- missed check-ins --------------------------------------------------------------
 
     def _deadlines(self, now: datetime) -> int:
+        """Claim overdue clocks a batch at a time (one UPDATE … RETURNING) and raise their alerts."""
         done = 0
         while True:
             with self.core.session() as session:
-                rows = self._candidates(session, select(CheckinClock).where(
+                candidates = select(CheckinClock.person_id).where(
                     CheckinClock.state == "ok", col(CheckinClock.alert_at) <= now,
-                ).order_by(col(CheckinClock.alert_at)))
-                for clock in rows:
-                    claimed = session.exec(  # type: ignore[call-overload]
-                        update(CheckinClock).where(
-                            col(CheckinClock.person_id) == clock.person_id,
-                            col(CheckinClock.state) == "ok",
-                            col(CheckinClock.alert_at) == clock.alert_at,
-                        ).values(state="alerting", remind_at=None)
-                    )
-                    if claimed.rowcount != 1:
-                        continue
-                    hrd = session.get(Person, clock.person_id)
-                    if hrd is not None:
-                        self.escalation.raise_alert(session, hrd, "missed", now, due_at=clock.next_due)
-                        done += 1
+                ).order_by(col(CheckinClock.alert_at)).limit(DEADLINE_BATCH)
+                if session.get_bind().dialect.name == "postgresql":
+                    candidates = candidates.with_for_update(skip_locked=True)
+                ids = list(session.exec(candidates).all())
+                if not ids:
+                    return done
+                claimed = session.execute(
+                    update(CheckinClock).where(
+                        col(CheckinClock.person_id).in_(ids),
+                        col(CheckinClock.state) == "ok",
+                        col(CheckinClock.alert_at) <= now,
+                    ).values(state="alerting", remind_at=None)
+                    .returning(col(CheckinClock.person_id), col(CheckinClock.next_due),
+                               col(CheckinClock.last_checkin_at))
+                    .execution_options(synchronize_session=False)
+                ).all()
+                done += self.escalation.raise_missed_batch(
+                    session, [(row[0], row[1], row[2]) for row in claimed], now)
                 self.core.commit(session)
-            if len(rows) < BATCH:
+            if len(ids) < DEADLINE_BATCH:
                 return done
 
     # -- escalation steps and repeats ----------------------------------------------------
