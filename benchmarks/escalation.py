@@ -16,12 +16,13 @@ had committed, minus T0.
   ``misfire_grace_time=None`` so every job runs; the number of jobs that started more than 1 s
   late (and would be silently skipped with APScheduler's default of 1 s) is reported.
 
-How the commit time is taken: SQLAlchemy session events in the worker. ``after_flush`` (ORM
-objects) and ``do_orm_execute`` (bulk inserts) note the ``alert_id`` of every new outbox row;
-``after_commit`` (called once the database has acknowledged COMMIT, i.e. the row is visible to other connections) stamps ``time.time()`` on each such alert
-the first time it is seen. Latency = that stamp − T0 (the deadline, a whole second). Each
-implementation runs in its own subprocess on its own copy of the same populated database, one
-after the other, so peak RSS (``ru_maxrss``) is per implementation. Percentiles: nearest rank.
+How the commit time is taken: SQLAlchemy session events in the worker. ``after_flush`` (ORM objects)
+and ``do_orm_execute`` (bulk inserts) note the ``alert_id`` of every new outbox row;
+``after_commit`` (called once the database has acknowledged COMMIT, i.e. the row is visible to other
+connections) stamps ``time.time()`` on each such alert the first time it is seen. Latency = that
+stamp − T0 (the deadline, a whole second). Each implementation runs in its own subprocess on its own
+copy of the same populated database, one after the other, so peak RSS (``ru_maxrss``) is per
+implementation. Percentiles: nearest rank.
 
     .venv/bin/python benchmarks/escalation.py [--hrds 10000,100000] [--due 1000]
         [--postgres | --postgres-url URL] [--no-sqlite] [--only ours|baseline] [--repeat N]
