@@ -484,3 +484,8 @@ def install_matching(core: Core, sweeper: Sweeper) -> None:
     core.capacity_hooks.append(on_capacity)
     core.services["manual_match"] = manual_match
     sweeper.extra_jobs.append(expire)
+
+    def next_expiry(session: Session) -> datetime | None:
+        return session.exec(select(func.min(Proposal.offer_expires_at)).where(Proposal.status == "offered")).one()
+
+    sweeper.extra_wakeups.append(next_expiry)

@@ -40,6 +40,7 @@ class Sweeper:
         self.core = core
         self.escalation = escalation
         self.extra_jobs: list[Job] = []
+        self.extra_wakeups: list[Callable[[Session], datetime | None]] = []  # e.g. offer expiry
 
     def _candidates(self, session: Session, query: Any) -> list[Any]:
         if session.get_bind().dialect.name == "postgresql":
@@ -213,6 +214,7 @@ class Sweeper:
                 session.exec(select(func.min(CheckinClock.paused_until)).where(
                     CheckinClock.state == "paused")).one(),
                 session.exec(select(func.min(Alert.next_step_at)).where(Alert.status == "open")).one(),
+                *(source(session) for source in self.extra_wakeups),
             ]
         moments = [_aware(c) for c in candidates if c is not None]
         return min(moments) if moments else None

@@ -128,8 +128,12 @@ def match_command(ctx: Context, args: str) -> None:
     activate_match(ctx, hrd, partner)
 
 
-def activate_match(ctx: Context, hrd: Person, partner: Person) -> Match | None:
-    """Make an active match (alerts about the HRD now reach the partner) and introduce them."""
+def activate_match(ctx: Context, hrd: Person, partner: Person, *, confirm: bool = True) -> Match | None:
+    """Make an active match (alerts about the HRD now reach the partner) and introduce them.
+
+    ``confirm`` replies "Matched X with Y" to the sender (a coordinator's /match); the partner
+    accepting an offer gets the introduction instead.
+    """
     existing = ctx.session.exec(select(Match).where(
         Match.hrd_id == hrd.id, Match.partner_id == partner.id, Match.status == "active")).first()
     if existing is not None:
@@ -145,7 +149,8 @@ def activate_match(ctx: Context, hrd: Person, partner: Person) -> Match | None:
     ctx.tell(partner, lambda _: _("You are now matched with {hrd} ({country}). You will be alerted if they "
                                   "miss a check-in or raise the alarm.").format(
         hrd=hrd.alias, country=hrd.country or "—"), key=f"match:{match.id}:partner")
-    ctx.reply(ctx._("Matched {hrd} with {partner}.").format(hrd=hrd.alias, partner=partner.alias))
+    if confirm:
+        ctx.reply(ctx._("Matched {hrd} with {partner}.").format(hrd=hrd.alias, partner=partner.alias))
     return match
 
 

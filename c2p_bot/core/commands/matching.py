@@ -220,21 +220,11 @@ def accept_command(ctx: Context, args: str) -> None:
     already = ctx.session.exec(select(Match.id).where(
         Match.hrd_id == hrd.id, Match.partner_id == partner.id, Match.status == "active")).first()
     if already is None:
-        activate_match(_Quiet(ctx), hrd, partner)  # introduces both; the reply meant for /match is left out
+        activate_match(ctx, hrd, partner, confirm=False)  # introduces both
     pid, hrd_alias, partner_alias = proposal.id, hrd.alias, partner.alias
     Scope.of(ctx).tell_coordinators(lambda _: _("Matched {hrd} with {partner}: {partner} accepted offer #{id}. "
                                                 "{hrd}'s alerts now reach them.").format(
         hrd=hrd_alias, partner=partner_alias, id=pid), f"proposal:{pid}:accepted")
-
-
-class _Quiet(Context):
-    """The same message, transaction and sender, without replies."""
-
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx.core, ctx.session, ctx.incoming, ctx.now, ctx.identity, ctx.person)
-
-    def reply(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
-        return None
 
 
 @registry.command("decline", roles=PARTNER, usage=N_("ID [reason]"),
