@@ -111,7 +111,9 @@ class Dispatcher:
         waits = [1.0]
         if self._next_global > now:
             waits.append(self._next_global - now)
-        ready = [c.ready_at - now for c in self._chats.values() if c.ready_at > now]
+        for chat_id in [c for c, state in self._chats.items() if state.ready_at <= now]:
+            del self._chats[chat_id]  # nothing to remember about a chat that may be sent to again
+        ready = [c.ready_at - now for c in self._chats.values()]
         if ready:
             waits.append(min(ready))
         return max(0.01, min(waits))
@@ -159,13 +161,14 @@ class Dispatcher:
 
     async def step(self, ignore_pacing: bool = False) -> bool:
         """Send the most urgent sendable message, if any; returns whether one was attempted."""
-        if not ignore_pacing and self.pacing.per_second and time.monotonic() < self._next_global:
+        started = time.monotonic()
+        if not ignore_pacing and self.pacing.per_second and started < self._next_global:
             return False
         row = self._pick(ignore_pacing)
         if row is None:
             return False
-        if self.pacing.per_second:
-            self._next_global = time.monotonic() + 1.0 / self.pacing.per_second
+        if self.pacing.per_second:  # by slot: the time spent picking counts towards the period
+            self._next_global = max(self._next_global, started) + 1.0 / self.pacing.per_second
         message = Outgoing(
             outbox_id=row.id or 0,
             platform=row.platform,
