@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import aiohttp
+import pytest
 from nio import RoomSendError
 from nio.exceptions import OlmUnverifiedDeviceError
 
-from c2p_bot.core.events import Button, Priority
-from c2p_bot.transports.matrix import errors
+from c2p_bot.app import build_runtime
+from c2p_bot.config import parse_config
+from c2p_bot.core.clock import FakeClock
+from c2p_bot.core.crypto import Kek
+from c2p_bot.core.events import Button, DeliveryError, Outgoing, Priority
+from c2p_bot.core.keyring import Keyring
+from c2p_bot.transports.matrix import attach_matrix, errors
 from c2p_bot.transports.matrix.formatting import (
     ack_command_in,
     in_reply_to,
@@ -18,6 +27,9 @@ from c2p_bot.transports.matrix.formatting import (
     transaction_id,
 )
 from c2p_bot.transports.matrix.trust import DeviceWatch
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from tests.synapse.homeserver import free_port
 
 BOT = "@bot:localhost"
 
@@ -89,3 +101,26 @@ def test_device_watch_reports_devices_added_after_first_sight() -> None:
     assert watch.update({"@a:x": ["A1", "A2"], "@b:x": ["B1"]}) == [("@a:x", "A2")]
     assert watch.update({"@a:x": ["A2"], "@b:x": ["B1", "B2"]}) == []  # B2 known from before
     assert seen == [("@a:x", "A2")]
+
+
+async def test_unreachable_homeserver_does_not_hold_up_the_bot(tmp_path: Path) -> None:
+    """Start returns after start_timeout and keeps trying; deliveries wait (transient errors)."""
+    url = f"sqlite:///{tmp_path / 'c2p.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    matrix = {"homeserver": f"http://127.0.0.1:{free_port()}", "user_id": "@bot:localhost",
+              "password": "pw", "store_path": str(tmp_path / "store")}
+    config = parse_config({"matrix": matrix}, env={})
+    runtime = build_runtime(config, engine, FakeClock(), Keyring(engine, Kek.generate()))
+    transport = attach_matrix(runtime, config, runtime.core.keyring, start_timeout=0.5)
+    try:
+        await asyncio.wait_for(transport.start(), timeout=5)
+        outgoing = Outgoing(outbox_id=1, platform="matrix", chat_id="!r:localhost", text="hi",
+                            idempotency_key="k")
+        with pytest.raises(DeliveryError) as raised:
+            await asyncio.wait_for(transport.deliver(outgoing), timeout=15)
+        assert not raised.value.permanent and raised.value.retry_after
+        assert transport.logins == 0
+    finally:
+        await transport.stop()
+        engine.dispose()

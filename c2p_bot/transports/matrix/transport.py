@@ -154,6 +154,7 @@ class MatrixTransport:
         *,
         sync_timeout_ms: int = 30_000,
         sweep_interval: float | None = None,
+        start_timeout: float = 30.0,
     ) -> None:
         if not config.homeserver or not config.user_id:
             raise ValueError("matrix.homeserver and matrix.user_id must be set")
@@ -164,6 +165,7 @@ class MatrixTransport:
         self.user_id: str = config.user_id
         self.store_path = Path(config.store_path)
         self.sync_timeout_ms = sync_timeout_ms
+        self.start_timeout = start_timeout
         shortest = min(config.stranger_timeout, config.undecryptable_timeout).total_seconds()
         self.sweep_interval = sweep_interval or max(0.2, min(30.0, shortest / 4))
         self.client: AsyncClient | None = None
@@ -193,17 +195,32 @@ class MatrixTransport:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Log in (or restore the login), bootstrap cross-signing, sync once, start the loops."""
+        """Log in (or restore the login), bootstrap cross-signing, sync once, start the loops.
+
+        Returns once connected, or after ``start_timeout`` with the connection still being tried
+        in the background (an unreachable homeserver must not hold up the other transports and
+        the escalation clock). A refused configuration raises :class:`MatrixStartError`.
+        """
         quiet_sdk_logging()
         self._stopping = False
         self.store_path.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(self.store_path, 0o700)
+        startup = asyncio.create_task(self._bring_up(), name="matrix-start")
+        self._tasks = [startup]
+        done, _ = await asyncio.wait({startup}, timeout=self.start_timeout)
+        if startup in done:
+            startup.result()
+        else:
+            log.warning("matrix: not connected after %.0fs; still trying in the background",
+                        self.start_timeout)
+
+    async def _bring_up(self) -> None:
         await self._connect()
         await self._bootstrap_cross_signing()
         self._load_pending()
         await self._first_sync()
-        self._tasks = [
+        self._tasks += [
             asyncio.create_task(self._sync_loop(), name="matrix-sync"),
             asyncio.create_task(self._sweep_loop(), name="matrix-sweep"),
         ]
@@ -213,9 +230,9 @@ class MatrixTransport:
         """Stop the loops and close the HTTP session. Never logs out (that would delete the device)."""
         self._stopping = True
         client = self.client
-        for task in self._tasks:
+        for task in list(self._tasks):
             task.cancel()
-        for task in self._tasks:
+        for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
@@ -785,12 +802,12 @@ class MatrixTransport:
     # -- sending -----------------------------------------------------------------------
 
     async def deliver(self, message: Outgoing) -> str | None:
-        client = self._require_client()
         if not self._ready.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), timeout=10)
+                await asyncio.wait_for(self._ready.wait(), timeout=2)
             if not self._ready.is_set():
-                raise DeliveryError("matrix transport not synced yet", retry_after=5)
+                raise DeliveryError("matrix: not connected to the homeserver yet", retry_after=5)
+        client = self._require_client()
         if message.kind == DELETE_MESSAGE:
             await self._redact(client, message)
             return None
