@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 
 import aiohttp
 from sqlmodel import func, select
@@ -182,3 +183,29 @@ async def test_start_and_polling_ride_out_bot_api_outages(api: FakeBotApi, sqlit
     finally:
         await bot.stop()
         engine.dispose()
+
+
+async def test_pin_messages_deleted_at_once_and_note_messages_after_delete_after_across_a_restart(
+        bot: TelegramBot) -> None:
+    api = bot.api
+    cora, amina, paul = await bot.matched_trio()
+    await bot.say(amina, "/pin", r"Choose a check-in PIN")
+    first = amina.send_text("2468", date=bot.clock.now())
+    await api.wait_for_message(amina, r"duress PIN")
+    second = amina.send_text("1357", date=bot.clock.now())
+    await api.wait_for_message(amina, r"PINs are set")
+    checkin = amina.send_text("/checkin 2468 hiding at the market", date=bot.clock.now())
+    await api.wait_for_message(amina, r"Checked in")
+    for update in (first, second, checkin):
+        assert update is not None
+        message_id = update["message"]["message_id"]
+        await api.wait_for(lambda m=message_id: (amina.id, m) in api.deleted, what="a PIN message deleted")
+    bot.clock.advance(timedelta(days=1, hours=1, minutes=1))
+    await bot.tick()
+    alert = await api.wait_for_message(paul, r"(?s)ALERT #1.*hiding at the market")
+    assert (paul.id, alert.message_id) not in api.deleted
+    await bot.stop()  # the deletion is due while the bot is down
+    bot.clock.advance(timedelta(hours=24))
+    await bot.start()
+    await bot.tick()
+    await api.wait_for(lambda: (paul.id, alert.message_id) in api.deleted, what="the note message deleted")
