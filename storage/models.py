@@ -22,6 +22,8 @@ def _ts(index: bool = False, nullable: bool = True) -> Column:  # type: ignore[t
 class Person(SQLModel, table=True):
     """Anyone registered: a coordinator, an HRD or a partner."""
 
+    __table_args__ = (Index("ix_person_role_status", "role", "status"),)
+
     id: int | None = Field(default=None, primary_key=True)
     role: str = Field(max_length=16)  # coordinator | hrd | partner
     kind: str | None = Field(default=None, max_length=16)  # partner kind: mp | lawyer | journalist

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from c2p_bot.core.audit import audit
@@ -121,7 +122,7 @@ class Escalation:
         return alert
 
     def raise_missed_batch(self, session: Session, claimed: list[tuple[int, datetime, datetime | None]],
-                           now: datetime) -> int:
+                           now: datetime, coordinating: list[Person] | None = None) -> int:
         """Raise ``missed`` alerts for many HRDs at once (the sweeper's hot path).
 
         ``claimed`` holds (hrd id, due time, last check-in) of clocks this worker has claimed.
@@ -129,30 +130,32 @@ class Escalation:
         fixed number of queries per batch and bulk inserts instead of ORM objects per row.
         """
         ids = [hrd_id for hrd_id, _due, _last in claimed]
-        hrds = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids))).all()}
-        partners: dict[int, list[Person]] = {}
-        for hrd_id, partner in session.exec(
-            select(Match.hrd_id, Person).join(Person, col(Person.id) == col(Match.partner_id)).where(
-                col(Match.hrd_id).in_(ids), Match.status == "active", Person.status == "active")
+        # Plain column tuples, not ORM objects: loading thousands of instances costs more than the SQL.
+        hrds = {row[0]: PersonView(*row) for row in session.execute(
+            sa_select(*PERSON_VIEW).where(col(Person.id).in_(ids))).all()}
+        partners: dict[int, list[PersonView]] = {}
+        for hrd_id, *partner in session.execute(
+            sa_select(col(Match.hrd_id), *PERSON_VIEW).join(Person, col(Person.id) == col(Match.partner_id)).where(
+                col(Match.hrd_id).in_(ids), col(Match.status) == "active", col(Person.status) == "active")
             .order_by(col(Person.id))
         ).all():
-            partners.setdefault(hrd_id, []).append(partner)
-        everyone_coordinating: list[Person] | None = None
+            partners.setdefault(hrd_id, []).append(PersonView(*partner))
+        everyone_coordinating = [PersonView.of(p) for p in coordinating] if coordinating is not None else None
         steps = self.config.escalation.steps
-        plans: list[tuple[AlertView, Person, list[Person]]] = []
+        plans: list[tuple[AlertView, PersonView, list[PersonView]]] = []
         values: list[dict[str, object]] = []
         for hrd_id, due, last in claimed:
             hrd = hrds.get(hrd_id)
             if hrd is None:
                 continue
-            people: list[Person] = []
+            people: list[PersonView] = []
             step = len(steps) - 1
             for index, name in enumerate(steps):
                 if name == "partners":
                     group = partners.get(hrd_id, [])
                 else:
                     if everyone_coordinating is None:
-                        everyone_coordinating = coordinators(session)
+                        everyone_coordinating = [PersonView.of(p) for p in coordinators(session)]
                     group = everyone_coordinating
                 if group:
                     people, step = group, index
@@ -166,18 +169,25 @@ class Escalation:
             plans.append((AlertView(0, "missed", now, due, last, 0, step), hrd, people))
         if not plans:
             return 0
-        new_ids = session.execute(insert(Alert).returning(col(Alert.id), sort_by_parameter_order=True),
-                                  values).scalars().all()
-        for (view, _hrd, _people), alert_id in zip(plans, new_ids, strict=True):
-            view.id = alert_id
+        # One executemany, then the ids by HRD: each claimed HRD gets exactly one alert here (its
+        # clock is ours now), so (hrd, kind, raised_at) is unique. (INSERT … RETURNING with a stable
+        # order would fall back to one statement per row on SQLite.)
+        session.execute(insert(Alert), values)
+        new_ids = dict(session.exec(select(Alert.hrd_id, Alert.id).where(
+            col(Alert.hrd_id).in_([view_hrd.id for _v, view_hrd, _p in plans]), Alert.kind == "missed",
+            Alert.raised_at == now)).all())
+        for view, hrd, _people in plans:
+            view.id = new_ids[hrd.id or 0]
         reader_ids = {p.id for _a, _h, people in plans for p in people}
-        identities: dict[int, Identity] = {}
-        for identity in session.exec(select(Identity).where(
+        identities: dict[int, tuple[int, str, str]] = {}  # person id -> (identity id, platform, chat id)
+        ranks: dict[int, tuple[datetime, int]] = {}
+        for identity_id, person_id, platform, chat_id, seen, created in session.execute(
+                sa_select(col(Identity.id), col(Identity.person_id), col(Identity.platform), col(Identity.chat_id),
+                       col(Identity.last_seen_at), col(Identity.created_at)).where(
                 col(Identity.person_id).in_(reader_ids), col(Identity.unreachable_at).is_(None))).all():
-            best = identities.get(identity.person_id)
-            rank = (identity.last_seen_at or identity.created_at, identity.id or 0)
-            if best is None or rank > (best.last_seen_at or best.created_at, best.id or 0):
-                identities[identity.person_id] = identity
+            rank = (seen or created, identity_id)
+            if person_id not in ranks or rank > ranks[person_id]:
+                ranks[person_id], identities[person_id] = rank, (identity_id, platform, chat_id)
         notes: dict[int, Note] = {}
         for note in session.exec(select(Note).where(
                 col(Note.subject_id).in_(ids), col(Note.kind).in_(("checkin", "duress")))
@@ -211,12 +221,13 @@ class Escalation:
                     except CryptoError:
                         note_text = TAMPERED
                 _ = gettext_for(person.ui_language)
+                identity_id, platform, chat_id = reachable
                 messages.append(self.core.outbox.row_values(
-                    session, platform=reachable.platform, chat_id=reachable.chat_id,
+                    session, platform=platform, chat_id=chat_id,
                     text=alert_text(_, view, hrd, person, note_text, latest), now=now,
                     key=f"alert:{view.id}:to:{person.id}:r0",
                     buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]], priority=KIND_PRIORITY["missed"],
-                    kind="alert", person_id=person.id, identity_id=reachable.id, alert_id=view.id,
+                    kind="alert", person_id=person.id, identity_id=identity_id, alert_id=view.id,
                     sensitive=note_text is not None))
         session.execute(insert(AuditEntry), audits)
         if recipients_rows:
@@ -314,6 +325,28 @@ class Escalation:
             self.advance(session, alert, now)
 
 
+@dataclass(frozen=True)
+class PersonView:
+    """The fields of a person an alert needs (the batch path reads columns, not ORM objects)."""
+
+    id: int | None
+    alias: str | None
+    country: str | None
+    timezone: str
+    ui_language: str
+    key_mode: str
+    wrapped_private_key: bytes | None
+
+    @classmethod
+    def of(cls, person: Person) -> PersonView:
+        return cls(person.id, person.alias, person.country, person.timezone, person.ui_language,
+                   person.key_mode, person.wrapped_private_key)
+
+
+PERSON_VIEW = (col(Person.id), col(Person.alias), col(Person.country), col(Person.timezone),
+               col(Person.ui_language), col(Person.key_mode), col(Person.wrapped_private_key))
+
+
 @dataclass
 class AlertView:
     """The fields of an alert its message shows (the batch path has no ORM object)."""
@@ -327,8 +360,8 @@ class AlertView:
     step: int = 0
 
 
-def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person, reader: Person, note_text: str | None,
-               note: Note | None) -> str:
+def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView, reader: Person | PersonView,
+               note_text: str | None, note: Note | None) -> str:
     """What a recipient sees: who, what, when, the last check-in, the latest note, how to ack."""
     zone = reader.timezone
     alias = hrd.alias or "?"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -27,6 +28,17 @@ from storage.models import Match, Note, NoteCopy, Person
 log = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
+
+
+class PersonLike(Protocol):
+    """What opening a note needs to know about its reader."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def key_mode(self) -> str: ...
+    @property
+    def wrapped_private_key(self) -> bytes | None: ...
 
 
 def person_context(person_id: int) -> bytes:
@@ -107,7 +119,7 @@ def read_note(session: Session, keyring: Keyring, note: Note, reader: Person) ->
         raise
 
 
-def open_copy(keyring: Keyring, note: Note, reader: Person, ciphertext: bytes,
+def open_copy(keyring: Keyring, note: Note, reader: Person | PersonLike, ciphertext: bytes,
               private_keys: dict[int, bytes] | None = None) -> str | None:
     """Like :func:`read_note` for a copy already loaded (batch paths); caches unwrapped keys."""
     assert note.id is not None and reader.id is not None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select, update
 
-from c2p_bot.core.alerts import Escalation
+from c2p_bot.core.alerts import Escalation, coordinators
 from c2p_bot.core.audit import audit
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.events import Button, Priority
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 200
-DEADLINE_BATCH = 100  # smaller batches commit the first alerts sooner
+DEADLINE_BATCH = 500  # one claim and a fixed number of queries per batch
 
 Job = Callable[[datetime], int]
 
@@ -63,6 +63,7 @@ class Sweeper:
     def _deadlines(self, now: datetime) -> int:
         """Claim overdue clocks a batch at a time (one UPDATE … RETURNING) and raise their alerts."""
         done = 0
+        coordinating: list[Person] | None = None  # loaded once per sweep, not per batch
         while True:
             with self.core.session() as session:
                 candidates = select(CheckinClock.person_id).where(
@@ -83,8 +84,10 @@ class Sweeper:
                                col(CheckinClock.last_checkin_at))
                     .execution_options(synchronize_session=False)
                 ).all()
+                if coordinating is None:
+                    coordinating = coordinators(session)
                 done += self.escalation.raise_missed_batch(
-                    session, [(row[0], row[1], row[2]) for row in claimed], now)
+                    session, [(row[0], row[1], row[2]) for row in claimed], now, coordinating)
                 self.core.commit(session)
             if len(ids) < DEADLINE_BATCH:
                 return done

@@ -1,0 +1,21 @@
+"""index people by role and status (coordinators are looked up on every escalation)
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-28
+"""
+
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_person_role_status", "person", ["role", "status"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_person_role_status", table_name="person")
