@@ -15,21 +15,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from c2p_bot.durations import DurationError, parse_duration
+from matching.vocabulary import DEFAULT_EXPERTISE
 
 DEFAULT_DATABASE_URL = "sqlite:///c2p.db"
-DEFAULT_EXPERTISE = (
-    "land-rights",
-    "environment",
-    "indigenous-rights",
-    "lgbti-rights",
-    "womens-rights",
-    "press-freedom",
-    "labour-rights",
-    "anti-corruption",
-    "digital-rights",
-    "freedom-of-assembly",
-    "detention",
-)
 
 
 class ConfigError(Exception):
