@@ -80,6 +80,12 @@ async def test_retried_send_is_not_duplicated_and_deletion_redacts(
     bot = await make_bot()
     ada = await make_human("ada", bot)
     assert bot.transport is not None and ada.room_id is not None
+    client = bot.transport.client
+    assert client is not None
+    for _ in range(200):  # the bot accepts the invitation on its next sync
+        if ada.room_id in client.rooms:
+            break
+        await asyncio.sleep(0.05)
     outgoing = Outgoing(outbox_id=1, platform="matrix", chat_id=ada.room_id, text="only once",
                         idempotency_key="test:once")
     first = await bot.transport.deliver(outgoing)
