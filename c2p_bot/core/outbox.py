@@ -77,9 +77,10 @@ class Outbox:
         ).first()
         if existing is not None:
             return None
-        row = self.new_row(session, platform=platform, chat_id=chat_id, text=text, now=now, key=key,
-                           buttons=buttons, priority=priority, kind=kind, person_id=person_id,
-                           identity_id=identity_id, alert_id=alert_id, sensitive=sensitive)
+        row = OutboxMessage.model_validate(self.row_values(
+            session, platform=platform, chat_id=chat_id, text=text, now=now, key=key, buttons=buttons,
+            priority=priority, kind=kind, person_id=person_id, identity_id=identity_id, alert_id=alert_id,
+            sensitive=sensitive))
         session.add(row)
         return row
 
@@ -108,43 +109,6 @@ class Outbox:
             "body": self.protector.seal(key, text), "buttons": encode_buttons(buttons), "sensitive": sensitive,
             "alert_id": alert_id, "created_at": now, "next_attempt_at": now, "attempts": 0,
         }
-
-    def new_row(
-        self,
-        session: Session,
-        *,
-        platform: str,
-        chat_id: str,
-        text: str,
-        now: datetime,
-        key: str,
-        buttons: Buttons = (),
-        priority: int = Priority.REPLY,
-        kind: str = "reply",
-        person_id: int | None = None,
-        identity_id: int | None = None,
-        alert_id: int | None = None,
-        sensitive: bool = False,
-    ) -> OutboxMessage:
-        """A new outbox row (not added to the session) for a key known to be unused."""
-        row = OutboxMessage(
-            idempotency_key=key,
-            platform=platform,
-            chat_id=chat_id,
-            person_id=person_id,
-            identity_id=identity_id,
-            priority=int(priority),
-            kind=kind,
-            body=self.protector.seal(key, text),
-            buttons=encode_buttons(buttons),
-            sensitive=sensitive,
-            alert_id=alert_id,
-            created_at=now,
-            next_attempt_at=now,
-        )
-        platforms = session.info.setdefault("wake_platforms", set())
-        platforms.add(platform)
-        return row
 
     def to_person(
         self,
