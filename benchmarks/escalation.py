@@ -7,7 +7,7 @@ had committed, minus T0.
 
 * ours: ``build_runtime`` with ``SystemClock``; ``runtime.start()`` (no transports, so no
   dispatcher drains the outbox) starts the AlarmClock: APScheduler wakes the Sweeper at the
-  earliest ``alert_at``; the sweeper claims overdue clocks and raises the alerts, 200 per
+  earliest ``alert_at``; the sweeper claims overdue clocks and raises the alerts, up to 500 per
   transaction.
 * baseline: what a python-telegram-bot JobQueue bot does: one APScheduler date job per HRD
   (``JobQueue.run_once``, i.e. an AsyncIOScheduler with a memory job store holding N jobs),
@@ -16,12 +16,12 @@ had committed, minus T0.
   ``misfire_grace_time=None`` so every job runs; the number of jobs that started more than 1 s
   late (and would be silently skipped with APScheduler's default of 1 s) is reported.
 
-How the commit time is taken: SQLAlchemy session events in the worker. ``after_flush`` (ORM objects)
-and ``do_orm_execute`` (bulk inserts) note the ``alert_id`` of every new outbox row;
+How the commit time is taken: SQLAlchemy events in the worker. ``after_cursor_execute`` notes the
+``alert_id`` of every outbox row inserted (ORM flush or the sweeper's bulk insert); the session's
 ``after_commit`` (called once the database has acknowledged COMMIT, i.e. the row is visible to other
 connections) stamps ``time.time()`` on each such alert the first time it is seen. Latency = that
 stamp − T0 (the deadline, a whole second). Each implementation runs in its own subprocess on its own
-copy of the same populated database, one after the other, so peak RSS (``ru_maxrss``) is per
+copy of the same populated database, one after the other, so peak RSS (``VmHWM``) is per
 implementation. Percentiles: nearest rank.
 
     .venv/bin/python benchmarks/escalation.py [--hrds 10000,100000] [--due 1000]
@@ -42,6 +42,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +70,7 @@ from _common import (  # noqa: E402
     unique_name,
 )
 from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session as OrmSession  # noqa: E402
 from sqlmodel import Session, col, select, update  # noqa: E402
 
@@ -77,7 +79,6 @@ from storage.models import Alert, CheckinClock, OutboxMessage, Person  # noqa: E
 
 TARGET_P99 = 0.250
 TARGET_RATIO = 50.0
-PROBE_KEY = "bench_alert_ids"
 
 
 # -- population (parent) ---------------------------------------------------------------------
@@ -116,45 +117,43 @@ def populate(url: str, hrds: int, due: int, seed: int) -> dict[str, Any]:
 
 
 class CommitProbe:
-    """Stamps the wall time at which each alert's first outbox row was committed."""
+    """Stamps the wall time at which each alert's first outbox row was committed.
+
+    Every outbox row reaches the database as an ``INSERT INTO outbox`` on a cursor (ORM flush or
+    the sweeper's ``insert_many``); an engine event notes the ``alert_id`` of each such row, and the
+    session's ``after_commit`` (after the database acknowledged COMMIT) stamps them.
+    """
 
     def __init__(self) -> None:
         self.committed: dict[int, float] = {}
+        self._pending: dict[int, set[int]] = {}  # thread id -> alert ids inserted, not yet committed
 
     def install(self) -> None:
-        event.listen(OrmSession, "after_flush", self._flushed)
-        event.listen(OrmSession, "do_orm_execute", self._bulk_inserted)
+        event.listen(Engine, "after_cursor_execute", self._inserted)
         event.listen(OrmSession, "after_commit", self._committed)
         event.listen(OrmSession, "after_rollback", self._rolled_back)
 
-    @staticmethod
-    def _flushed(session: OrmSession, _context: Any) -> None:
-        for obj in session.new:
-            if isinstance(obj, OutboxMessage) and obj.alert_id is not None:
-                session.info.setdefault(PROBE_KEY, set()).add(obj.alert_id)
-
-    @staticmethod
-    def _bulk_inserted(state: Any) -> None:
-        """Outbox rows written with a bulk ``insert(OutboxMessage)`` (the sweeper's batch path)."""
-        table = getattr(state.statement, "table", None)
-        if not state.is_insert or getattr(table, "name", None) != "outbox":
+    def _inserted(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                  executemany: bool) -> None:
+        if not statement.startswith(("INSERT INTO outbox ", 'INSERT INTO "outbox" ')):
             return
-        params = state.parameters
-        rows = params if isinstance(params, list) else [params] if params else []
-        ids = {row["alert_id"] for row in rows if row.get("alert_id") is not None}
+        columns = [c.strip().strip('"') for c in statement[statement.index("(") + 1:statement.index(")")].split(",")]
+        at = columns.index("alert_id")
+        rows = parameters if executemany else [parameters]
+        ids = {row["alert_id"] if isinstance(row, dict) else row[at] for row in rows}
+        ids.discard(None)
         if ids:
-            state.session.info.setdefault(PROBE_KEY, set()).update(ids)
+            self._pending.setdefault(threading.get_ident(), set()).update(ids)
 
-    def _committed(self, session: OrmSession) -> None:
-        ids = session.info.pop(PROBE_KEY, None)
+    def _committed(self, _session: OrmSession) -> None:
+        ids = self._pending.pop(threading.get_ident(), None)
         if ids:
             stamp = time.time()
             for alert_id in ids:
                 self.committed.setdefault(alert_id, stamp)
 
-    @staticmethod
-    def _rolled_back(session: OrmSession) -> None:
-        session.info.pop(PROBE_KEY, None)
+    def _rolled_back(self, _session: OrmSession) -> None:
+        self._pending.pop(threading.get_ident(), None)
 
 
 def arm_warm_up(engine: Any, meta: dict[str, Any]) -> int:

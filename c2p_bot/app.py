@@ -18,6 +18,7 @@ from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.service import Core
 from c2p_bot.core.sweeper import Sweeper
+from storage.checkpoint import WalCheckpointer
 from storage.models import Person
 
 
@@ -51,4 +52,7 @@ def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring
     runtime.on_start.append(alarm.start)
     runtime.on_stop.append(alarm.stop)
     runtime.after_handle.append(alarm.rearm)
+    checkpointer = WalCheckpointer(engine)  # SQLite only: keeps WAL checkpoints out of commits
+    runtime.on_start.append(checkpointer.start)
+    runtime.on_stop.append(checkpointer.stop)
     return runtime

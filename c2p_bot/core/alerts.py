@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -22,6 +21,7 @@ from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate, gettext_for
 from c2p_bot.core.notes import latest_note, open_copy, read_note
 from c2p_bot.core.timefmt import both
+from storage.bulk import insert_many, table_of
 from storage.models import (
     Alert,
     AlertRecipient,
@@ -172,7 +172,7 @@ class Escalation:
         # One executemany, then the ids by HRD: each claimed HRD gets exactly one alert here (its
         # clock is ours now), so (hrd, kind, raised_at) is unique. (INSERT … RETURNING with a stable
         # order would fall back to one statement per row on SQLite.)
-        session.execute(insert(Alert), values)
+        insert_many(session.connection(), table_of(Alert), values)
         new_ids = dict(session.exec(select(Alert.hrd_id, Alert.id).where(
             col(Alert.hrd_id).in_([view_hrd.id for _v, view_hrd, _p in plans]), Alert.kind == "missed",
             Alert.raised_at == now)).all())
@@ -229,11 +229,10 @@ class Escalation:
                     buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]], priority=KIND_PRIORITY["missed"],
                     kind="alert", person_id=person.id, identity_id=identity_id, alert_id=view.id,
                     sensitive=note_text is not None))
-        session.execute(insert(AuditEntry), audits)
-        if recipients_rows:
-            session.execute(insert(AlertRecipient), recipients_rows)
-        if messages:
-            session.execute(insert(OutboxMessage), messages)
+        connection = session.connection()
+        insert_many(connection, table_of(AuditEntry), audits)
+        insert_many(connection, table_of(AlertRecipient), recipients_rows)
+        insert_many(connection, table_of(OutboxMessage), messages)
         return len(plans)
 
     def advance(self, session: Session, alert: Alert, now: datetime) -> None:

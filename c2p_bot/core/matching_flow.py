@@ -486,6 +486,7 @@ def install_matching(core: Core, sweeper: Sweeper) -> None:
     sweeper.extra_jobs.append(expire)
 
     def next_expiry(session: Session) -> datetime | None:
-        return session.exec(select(func.min(Proposal.offer_expires_at)).where(Proposal.status == "offered")).one()
+        return session.exec(select(func.min(Proposal.offer_expires_at)).where(
+            col(Proposal.offer_expires_at).is_not(None), Proposal.status == "offered")).one()
 
     sweeper.extra_wakeups.append(next_expiry)

@@ -209,16 +209,19 @@ class Sweeper:
     def next_wakeup(self) -> datetime | None:
         """The earliest moment anything becomes due (for the alarm clock)."""
         with self.core.session() as session:
+            # Each min() also says IS NOT NULL: the column's index then starts at the first
+            # value instead of walking every NULL (37 ms at 100,000 clocks, after every message).
             candidates = [
-                session.exec(select(func.min(CheckinClock.alert_at)).where(CheckinClock.state == "ok")).one(),
-                session.exec(select(func.min(CheckinClock.remind_at)).where(CheckinClock.state == "ok")).one(),
-                session.exec(select(func.min(CheckinClock.pause_remind_at)).where(
-                    CheckinClock.state == "paused")).one(),
-                session.exec(select(func.min(CheckinClock.paused_until)).where(
-                    CheckinClock.state == "paused")).one(),
-                session.exec(select(func.min(Alert.next_step_at)).where(Alert.status == "open")).one(),
-                *(source(session) for source in self.extra_wakeups),
+                session.exec(select(func.min(column)).where(col(column).is_not(None), where)).one()
+                for column, where in (
+                    (CheckinClock.alert_at, CheckinClock.state == "ok"),
+                    (CheckinClock.remind_at, CheckinClock.state == "ok"),
+                    (CheckinClock.pause_remind_at, CheckinClock.state == "paused"),
+                    (CheckinClock.paused_until, CheckinClock.state == "paused"),
+                    (Alert.next_step_at, Alert.status == "open"),
+                )
             ]
+            candidates += [source(session) for source in self.extra_wakeups]
         moments = [_aware(c) for c in candidates if c is not None]
         return min(moments) if moments else None
 

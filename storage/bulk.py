@@ -1,0 +1,104 @@
+"""Many-row INSERTs for hot paths (the sweeper raising a burst of alerts).
+
+``session.execute(insert(Model), rows)`` runs every value of every row through SQLAlchemy's
+parameter machinery (ORM bulk persistence, then one ``construct_params`` and one bind processor
+call per value). For a burst of alerts that per-row work costs more than the database itself.
+:func:`insert_many` compiles the statement once per table and dialect, converts each column's
+values with that column's own bind processor (once per distinct value: a batch shares a handful
+of timestamps), and hands plain tuples to the driver's ``executemany`` in the caller's
+transaction. The stored values are exactly what SQLAlchemy would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection, Dialect
+
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    columns: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    defaults: tuple[tuple[str, Any], ...]  # scalar Python-side defaults of omitted columns
+
+
+_plans: dict[tuple[str, str, tuple[str, ...]], _Plan] = {}
+
+
+def _plan(table: Table, dialect: Dialect, given: tuple[str, ...]) -> _Plan:
+    key = (table.name, dialect.name, given)
+    plan = _plans.get(key)
+    if plan is not None:
+        return plan
+    placeholder = _PLACEHOLDERS.get(dialect.paramstyle)
+    if placeholder is None:
+        raise NotImplementedError(f"insert_many: paramstyle {dialect.paramstyle!r}")
+    unknown = set(given) - set(table.columns.keys())
+    if unknown:
+        raise ValueError(f"insert_many: {table.name} has no column(s) {sorted(unknown)}")
+    defaults: list[tuple[str, Any]] = []
+    for column in table.columns:
+        if column.name in given or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            raise ValueError(f"insert_many: give {table.name}.{column.name} (its default is computed per row)")
+        defaults.append((column.name, column.default.arg))  # type: ignore[attr-defined]
+    columns = given + tuple(name for name, _value in defaults)
+    processors = tuple(table.columns[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns)
+    quote = dialect.identifier_preparer.quote
+    # Names come from the table's own metadata (checked above) and are quoted by the dialect.
+    names = ", ".join(quote(name) for name in columns)
+    marks = ", ".join(placeholder for _ in columns)
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
+    plan = _plans[key] = _Plan(sql, columns, processors, tuple(defaults))
+    return plan
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a SQLModel table class."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT ``rows`` (mappings with the same keys) into ``table`` with one ``executemany``."""
+    if not rows:
+        return
+    given = tuple(rows[0].keys())
+    plan = _plan(table, connection.dialect, given)
+    default_values = tuple(value for _name, value in plan.defaults)
+    if any(len(row) != len(given) for row in rows):
+        raise ValueError(f"insert_many: rows for {table.name} must all have the same columns")
+    try:
+        matrix: list[list[Any]] = [[row[name] for name in given] for row in rows]
+    except KeyError:
+        raise ValueError(f"insert_many: rows for {table.name} must all have the same columns") from None
+    for index, process in enumerate(plan.processors[:len(given)]):
+        if process is None:
+            continue
+        seen: dict[Any, Any] = {}
+        for values in matrix:
+            value = values[index]
+            if value is None:
+                continue
+            try:
+                converted = seen[value]
+            except KeyError:
+                converted = seen[value] = process(value)
+            except TypeError:  # unhashable
+                converted = process(value)
+            values[index] = converted
+    if default_values:
+        processed_defaults = [value if process is None or value is None else process(value)
+                              for value, process in zip(default_values, plan.processors[len(given):], strict=True)]
+        for values in matrix:
+            values.extend(processed_defaults)
+    connection.exec_driver_sql(plan.sql, [tuple(values) for values in matrix])
