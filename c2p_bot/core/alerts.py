@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -21,7 +22,7 @@ from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate, gettext_for
 from c2p_bot.core.notes import latest_note, open_copy, read_note
 from c2p_bot.core.timefmt import both
-from storage.bulk import insert_many, table_of
+from storage.bulk import insert_many, one_of, table_of
 from storage.models import (
     Alert,
     AlertRecipient,
@@ -130,13 +131,14 @@ class Escalation:
         fixed number of queries per batch and bulk inserts instead of ORM objects per row.
         """
         ids = [hrd_id for hrd_id, _due, _last in claimed]
+        dialect = session.get_bind().dialect
         # Plain column tuples, not ORM objects: loading thousands of instances costs more than the SQL.
         hrds = {row[0]: PersonView(*row) for row in session.execute(
-            sa_select(*PERSON_VIEW).where(col(Person.id).in_(ids))).all()}
+            sa_select(*PERSON_VIEW).where(one_of(Person.id, ids, dialect))).all()}
         partners: dict[int, list[PersonView]] = {}
         for hrd_id, *partner in session.execute(
             sa_select(col(Match.hrd_id), *PERSON_VIEW).join(Person, col(Person.id) == col(Match.partner_id)).where(
-                col(Match.hrd_id).in_(ids), col(Match.status) == "active", col(Person.status) == "active")
+                one_of(Match.hrd_id, ids, dialect), col(Match.status) == "active", col(Person.status) == "active")
             .order_by(col(Person.id))
         ).all():
             partners.setdefault(hrd_id, []).append(PersonView(*partner))
@@ -174,7 +176,7 @@ class Escalation:
         # order would fall back to one statement per row on SQLite.)
         insert_many(session.connection(), table_of(Alert), values)
         new_ids = dict(session.exec(select(Alert.hrd_id, Alert.id).where(
-            col(Alert.hrd_id).in_([view_hrd.id for _v, view_hrd, _p in plans]), Alert.kind == "missed",
+            one_of(Alert.hrd_id, [view_hrd.id or 0 for _v, view_hrd, _p in plans], dialect), Alert.kind == "missed",
             Alert.raised_at == now)).all())
         for view, hrd, _people in plans:
             view.id = new_ids[hrd.id or 0]
@@ -184,17 +186,18 @@ class Escalation:
         for identity_id, person_id, platform, chat_id, seen, created in session.execute(
                 sa_select(col(Identity.id), col(Identity.person_id), col(Identity.platform), col(Identity.chat_id),
                        col(Identity.last_seen_at), col(Identity.created_at)).where(
-                col(Identity.person_id).in_(reader_ids), col(Identity.unreachable_at).is_(None))).all():
+                one_of(Identity.person_id, [i or 0 for i in reader_ids], dialect),
+                col(Identity.unreachable_at).is_(None))).all():
             rank = (seen or created, identity_id)
             if person_id not in ranks or rank > ranks[person_id]:
                 ranks[person_id], identities[person_id] = rank, (identity_id, platform, chat_id)
         notes: dict[int, Note] = {}
         for note in session.exec(select(Note).where(
-                col(Note.subject_id).in_(ids), col(Note.kind).in_(("checkin", "duress")))
+                one_of(Note.subject_id, ids, dialect), col(Note.kind).in_(("checkin", "duress")))
                 .order_by(col(Note.created_at).desc(), col(Note.id).desc())).all():
             notes.setdefault(note.subject_id, note)
         copies = {(c.note_id, c.reader_id): c.ciphertext for c in session.exec(select(NoteCopy).where(
-            col(NoteCopy.note_id).in_([n.id for n in notes.values()]))).all()} if notes else {}
+            one_of(NoteCopy.note_id, [n.id or 0 for n in notes.values()], dialect))).all()} if notes else {}
         private_keys: dict[int, bytes] = {}
         audits: list[dict[str, object]] = []
         recipients_rows: list[dict[str, object]] = []
@@ -324,8 +327,7 @@ class Escalation:
             self.advance(session, alert, now)
 
 
-@dataclass(frozen=True)
-class PersonView:
+class PersonView(NamedTuple):
     """The fields of a person an alert needs (the batch path reads columns, not ORM objects)."""
 
     id: int | None

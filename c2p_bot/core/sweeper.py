@@ -66,17 +66,17 @@ class Sweeper:
         coordinating: list[Person] | None = None  # loaded once per sweep, not per batch
         while True:
             with self.core.session() as session:
-                candidates = select(CheckinClock.person_id).where(
+                # One statement claims the batch: the subquery picks the earliest overdue clocks
+                # (skipping rows another worker has locked, on PostgreSQL), the outer conditions
+                # re-check them, so a clock checked in meanwhile is not claimed.
+                due = select(CheckinClock.person_id).where(
                     CheckinClock.state == "ok", col(CheckinClock.alert_at) <= now,
                 ).order_by(col(CheckinClock.alert_at)).limit(DEADLINE_BATCH)
                 if session.get_bind().dialect.name == "postgresql":
-                    candidates = candidates.with_for_update(skip_locked=True)
-                ids = list(session.exec(candidates).all())
-                if not ids:
-                    return done
+                    due = due.with_for_update(skip_locked=True)
                 claimed = session.execute(
                     update(CheckinClock).where(
-                        col(CheckinClock.person_id).in_(ids),
+                        col(CheckinClock.person_id).in_(due),
                         col(CheckinClock.state) == "ok",
                         col(CheckinClock.alert_at) <= now,
                     ).values(state="alerting", remind_at=None)
@@ -84,12 +84,14 @@ class Sweeper:
                                col(CheckinClock.last_checkin_at))
                     .execution_options(synchronize_session=False)
                 ).all()
+                if not claimed:
+                    return done
                 if coordinating is None:
                     coordinating = coordinators(session)
                 done += self.escalation.raise_missed_batch(
                     session, [(row[0], row[1], row[2]) for row in claimed], now, coordinating)
                 self.core.commit(session)
-            if len(ids) < DEADLINE_BATCH:
+            if len(claimed) < DEADLINE_BATCH:
                 return done
 
     # -- escalation steps and repeats ----------------------------------------------------

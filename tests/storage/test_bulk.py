@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
-from storage.bulk import insert_many, table_of
+from storage.bulk import insert_many, one_of, table_of
 from storage.engine import make_engine
 from storage.models import AuditEntry, OutboxMessage
 
@@ -77,3 +77,19 @@ def test_empty_batch_is_a_no_op(db_url: str) -> None:
         insert_many(session.connection(), table_of(AuditEntry), [])
         session.commit()
         assert session.exec(select(AuditEntry)).all() == []
+
+
+def test_one_of_selects_what_in_selects(db_url: str) -> None:
+    engine = make_engine(db_url)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        insert_many(session.connection(), table_of(AuditEntry),
+                    [{"at": now, "action": "x", "subject": f"s{i}", "detail": None} for i in range(1200)])
+        session.commit()
+        ids = list(session.exec(select(AuditEntry.id).order_by(col(AuditEntry.id))).all())
+        wanted = [i for i in ids if i is not None and i % 3 == 0] + [10_000_000]  # and one that does not exist
+        dialect = session.get_bind().dialect
+        found = session.exec(select(AuditEntry.id).where(one_of(AuditEntry.id, wanted, dialect))).all()
+        expected = session.exec(select(AuditEntry.id).where(col(AuditEntry.id).in_(wanted))).all()
+        assert sorted(found) == sorted(expected) and len(found) == 400
+        assert session.exec(select(AuditEntry.id).where(one_of(AuditEntry.id, [], dialect))).all() == []
