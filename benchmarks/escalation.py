@@ -119,9 +119,10 @@ def populate(url: str, hrds: int, due: int, seed: int) -> dict[str, Any]:
 class CommitProbe:
     """Stamps the wall time at which each alert's first outbox row was committed.
 
-    Every outbox row reaches the database as an ``INSERT INTO outbox`` on a cursor (ORM flush or
-    the sweeper's ``insert_many``); an engine event notes the ``alert_id`` of each such row, and the
-    session's ``after_commit`` (after the database acknowledged COMMIT) stamps them.
+    Outbox rows reach the database as an ``INSERT INTO outbox`` on a cursor (ORM flush: an engine
+    event notes their ``alert_id``) or through ``storage.bulk.insert_many`` (the sweeper's batch
+    path, a COPY on PostgreSQL: wrapped here to note them). The session's ``after_commit`` (after
+    the database acknowledged COMMIT) stamps them.
     """
 
     def __init__(self) -> None:
@@ -129,21 +130,33 @@ class CommitProbe:
         self._pending: dict[int, set[int]] = {}  # thread id -> alert ids inserted, not yet committed
 
     def install(self) -> None:
+        import c2p_bot.core.alerts as alerts
+
+        bulk_insert = alerts.insert_many
+
+        def noting_insert_many(connection: Any, table: Any, rows: Any) -> None:
+            bulk_insert(connection, table, rows)
+            if table.name == "outbox":
+                self._note({row["alert_id"] for row in rows})
+
+        alerts.insert_many = noting_insert_many  # type: ignore[assignment]
         event.listen(Engine, "after_cursor_execute", self._inserted)
         event.listen(OrmSession, "after_commit", self._committed)
         event.listen(OrmSession, "after_rollback", self._rolled_back)
 
     def _inserted(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
                   executemany: bool) -> None:
-        if not statement.startswith(("INSERT INTO outbox ", 'INSERT INTO "outbox" ')):
+        if not statement.startswith("INSERT INTO outbox ("):
             return
         columns = [c.strip().strip('"') for c in statement[statement.index("(") + 1:statement.index(")")].split(",")]
         at = columns.index("alert_id")
         rows = parameters if executemany else [parameters]
-        ids = {row["alert_id"] if isinstance(row, dict) else row[at] for row in rows}
+        self._note({row["alert_id"] if isinstance(row, dict) else row[at] for row in rows})
+
+    def _note(self, ids: set[int | None]) -> None:
         ids.discard(None)
         if ids:
-            self._pending.setdefault(threading.get_ident(), set()).update(ids)
+            self._pending.setdefault(threading.get_ident(), set()).update(ids)  # type: ignore[arg-type]
 
     def _committed(self, _session: OrmSession) -> None:
         ids = self._pending.pop(threading.get_ident(), None)

@@ -27,6 +27,7 @@ _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 @dataclass(frozen=True)
 class _Plan:
     sql: str
+    copy: str  # PostgreSQL: COPY ... FROM STDIN
     columns: tuple[str, ...]
     processors: tuple[Callable[[Any], Any] | None, ...]
     defaults: tuple[tuple[str, Any], ...]  # scalar Python-side defaults of omitted columns
@@ -60,7 +61,8 @@ def _plan(table: Table, dialect: Dialect, given: tuple[str, ...]) -> _Plan:
     names = ", ".join(quote(name) for name in columns)
     marks = ", ".join(placeholder for _ in columns)
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
-    plan = _plans[key] = _Plan(sql, columns, processors, tuple(defaults))
+    copy = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+    plan = _plans[key] = _Plan(sql, copy, columns, processors, tuple(defaults))
     return plan
 
 
@@ -86,7 +88,8 @@ def table_of(model: type[Any]) -> Table:
 
 
 def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT ``rows`` (mappings with the same keys) into ``table`` with one ``executemany``."""
+    """INSERT ``rows`` (mappings with the same keys) into ``table``: one ``executemany`` (SQLite)
+    or one ``COPY`` (PostgreSQL), in the connection's transaction."""
     if not rows:
         return
     given = tuple(rows[0].keys())
@@ -118,4 +121,12 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str
                               for value, process in zip(default_values, plan.processors[len(given):], strict=True)]
         for values in matrix:
             values.extend(processed_defaults)
+    if connection.dialect.name == "postgresql":
+        # COPY: one stream instead of one Bind/Execute per row (5-10x faster for a batch).
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(plan.copy) as copy:
+            for values in matrix:
+                copy.write_row(values)
+        return
     connection.exec_driver_sql(plan.sql, [tuple(values) for values in matrix])

@@ -123,7 +123,7 @@ class Escalation:
         return alert
 
     def raise_missed_batch(self, session: Session, claimed: list[tuple[int, datetime, datetime | None]],
-                           now: datetime, coordinating: list[Person] | None = None) -> int:
+                           now: datetime, coordinating: list[PersonView] | None = None) -> int:
         """Raise ``missed`` alerts for many HRDs at once (the sweeper's hot path).
 
         ``claimed`` holds (hrd id, due time, last check-in) of clocks this worker has claimed.
@@ -142,7 +142,7 @@ class Escalation:
             .order_by(col(Person.id))
         ).all():
             partners.setdefault(hrd_id, []).append(PersonView(*partner))
-        everyone_coordinating = [PersonView.of(p) for p in coordinating] if coordinating is not None else None
+        everyone_coordinating = coordinating
         steps = self.config.escalation.steps
         plans: list[tuple[AlertView, PersonView, list[PersonView]]] = []
         values: list[dict[str, object]] = []

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select, update
 
-from c2p_bot.core.alerts import Escalation, coordinators
+from c2p_bot.core.alerts import Escalation, PersonView, coordinators
 from c2p_bot.core.audit import audit
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.events import Button, Priority
@@ -63,7 +63,7 @@ class Sweeper:
     def _deadlines(self, now: datetime) -> int:
         """Claim overdue clocks a batch at a time (one UPDATE … RETURNING) and raise their alerts."""
         done = 0
-        coordinating: list[Person] | None = None  # loaded once per sweep, not per batch
+        coordinating: list[PersonView] | None = None  # loaded once per sweep, not per batch
         while True:
             with self.core.session() as session:
                 # One statement claims the batch: the subquery picks the earliest overdue clocks
@@ -87,7 +87,7 @@ class Sweeper:
                 if not claimed:
                     return done
                 if coordinating is None:
-                    coordinating = coordinators(session)
+                    coordinating = [PersonView.of(person) for person in coordinators(session)]
                 done += self.escalation.raise_missed_batch(
                     session, [(row[0], row[1], row[2]) for row in claimed], now, coordinating)
                 self.core.commit(session)
