@@ -131,15 +131,17 @@ class Escalation:
         fixed number of queries per batch and bulk inserts instead of ORM objects per row.
         """
         ids = [hrd_id for hrd_id, _due, _last in claimed]
-        dialect = session.get_bind().dialect
-        # Plain column tuples, not ORM objects: loading thousands of instances costs more than the SQL.
-        hrds = {row[0]: PersonView(*row) for row in session.execute(
-            sa_select(*PERSON_VIEW).where(one_of(Person.id, ids, dialect))).all()}
+        connection = session.connection()
+        dialect = connection.dialect
+        # Core tables and column tuples, not ORM objects: for a batch, the ORM's per-statement and
+        # per-row work costs more than the SQL.
+        hrds = {row[0]: PersonView(*row) for row in connection.execute(
+            sa_select(*PERSON_VIEW).where(one_of(PERSON.c.id, ids, dialect))).all()}
         partners: dict[int, list[PersonView]] = {}
-        for hrd_id, *partner in session.execute(
-            sa_select(col(Match.hrd_id), *PERSON_VIEW).join(Person, col(Person.id) == col(Match.partner_id)).where(
-                one_of(Match.hrd_id, ids, dialect), col(Match.status) == "active", col(Person.status) == "active")
-            .order_by(col(Person.id))
+        for hrd_id, *partner in connection.execute(
+            sa_select(MATCH.c.hrd_id, *PERSON_VIEW).join(PERSON, PERSON.c.id == MATCH.c.partner_id).where(
+                one_of(MATCH.c.hrd_id, ids, dialect), MATCH.c.status == "active", PERSON.c.status == "active")
+            .order_by(PERSON.c.id)
         ).all():
             partners.setdefault(hrd_id, []).append(PersonView(*partner))
         everyone_coordinating = coordinating
@@ -174,20 +176,20 @@ class Escalation:
         # One executemany, then the ids by HRD: each claimed HRD gets exactly one alert here (its
         # clock is ours now), so (hrd, kind, raised_at) is unique. (INSERT … RETURNING with a stable
         # order would fall back to one statement per row on SQLite.)
-        insert_many(session.connection(), table_of(Alert), values)
-        new_ids = dict(session.exec(select(Alert.hrd_id, Alert.id).where(
-            one_of(Alert.hrd_id, [view_hrd.id or 0 for _v, view_hrd, _p in plans], dialect), Alert.kind == "missed",
-            Alert.raised_at == now)).all())
+        insert_many(connection, ALERT, values)
+        new_ids: dict[int, int] = dict(connection.execute(sa_select(ALERT.c.hrd_id, ALERT.c.id).where(
+            one_of(ALERT.c.hrd_id, [view_hrd.id or 0 for _v, view_hrd, _p in plans], dialect),
+            ALERT.c.kind == "missed", ALERT.c.raised_at == now)).all())
         for view, hrd, _people in plans:
             view.id = new_ids[hrd.id or 0]
         reader_ids = {p.id for _a, _h, people in plans for p in people}
         identities: dict[int, tuple[int, str, str]] = {}  # person id -> (identity id, platform, chat id)
         ranks: dict[int, tuple[datetime, int]] = {}
-        for identity_id, person_id, platform, chat_id, seen, created in session.execute(
-                sa_select(col(Identity.id), col(Identity.person_id), col(Identity.platform), col(Identity.chat_id),
-                       col(Identity.last_seen_at), col(Identity.created_at)).where(
-                one_of(Identity.person_id, [i or 0 for i in reader_ids], dialect),
-                col(Identity.unreachable_at).is_(None))).all():
+        for identity_id, person_id, platform, chat_id, seen, created in connection.execute(
+                sa_select(IDENTITY.c.id, IDENTITY.c.person_id, IDENTITY.c.platform, IDENTITY.c.chat_id,
+                          IDENTITY.c.last_seen_at, IDENTITY.c.created_at).where(
+                one_of(IDENTITY.c.person_id, [i or 0 for i in reader_ids], dialect),
+                IDENTITY.c.unreachable_at.is_(None))).all():
             rank = (seen or created, identity_id)
             if person_id not in ranks or rank > ranks[person_id]:
                 ranks[person_id], identities[person_id] = rank, (identity_id, platform, chat_id)
@@ -232,7 +234,6 @@ class Escalation:
                     buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]], priority=KIND_PRIORITY["missed"],
                     kind="alert", person_id=person.id, identity_id=identity_id, alert_id=view.id,
                     sensitive=note_text is not None))
-        connection = session.connection()
         insert_many(connection, table_of(AuditEntry), audits)
         insert_many(connection, table_of(AlertRecipient), recipients_rows)
         insert_many(connection, table_of(OutboxMessage), messages)
@@ -344,8 +345,9 @@ class PersonView(NamedTuple):
                    person.key_mode, person.wrapped_private_key)
 
 
-PERSON_VIEW = (col(Person.id), col(Person.alias), col(Person.country), col(Person.timezone),
-               col(Person.ui_language), col(Person.key_mode), col(Person.wrapped_private_key))
+PERSON, MATCH, ALERT, IDENTITY = table_of(Person), table_of(Match), table_of(Alert), table_of(Identity)
+PERSON_VIEW = (PERSON.c.id, PERSON.c.alias, PERSON.c.country, PERSON.c.timezone, PERSON.c.ui_language,
+               PERSON.c.key_mode, PERSON.c.wrapped_private_key)
 
 
 @dataclass
