@@ -72,17 +72,22 @@ class Sweeper:
         coordinating: list[PersonView] | None = None  # loaded once per sweep, not per batch
         while True:
             with self.core.session() as session:
-                # One statement claims the batch: the subquery picks the earliest overdue clocks
-                # (skipping rows another worker has locked, on PostgreSQL), the outer conditions
-                # re-check them, so a clock checked in meanwhile is not claimed.
+                # One statement claims the batch: a CTE picks the earliest overdue clocks (on
+                # PostgreSQL MATERIALIZED and FOR UPDATE SKIP LOCKED, so it runs once, skips rows
+                # another worker holds, and a LIMIT inside IN (…) cannot be rescanned into more
+                # rows than the batch); the UPDATE re-checks them, so a clock checked in
+                # meanwhile is not claimed.
                 due = select(CheckinClock.person_id).where(
                     CheckinClock.state == "ok", col(CheckinClock.alert_at) <= now,
                 ).order_by(col(CheckinClock.alert_at)).limit(DEADLINE_BATCH)
                 if session.get_bind().dialect.name == "postgresql":
-                    due = due.with_for_update(skip_locked=True)
+                    batch = due.with_for_update(skip_locked=True).cte("due").prefix_with(
+                        "MATERIALIZED", dialect="postgresql")
+                else:
+                    batch = due.cte("due")
                 claimed = session.execute(
                     update(CheckinClock).where(
-                        col(CheckinClock.person_id).in_(due),
+                        col(CheckinClock.person_id).in_(select(batch.c.person_id)),
                         col(CheckinClock.state) == "ok",
                         col(CheckinClock.alert_at) <= now,
                     ).values(state="alerting", remind_at=None)

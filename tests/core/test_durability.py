@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from c2p_bot.app import build_runtime
@@ -14,6 +15,7 @@ from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.models import Alert, Identity, OutboxMessage, Person
 from tests.core.test_checkins import DAY, HOUR, MINUTE, alerts, trio
+from tests.support import people
 from tests.support.transcript import Chat
 
 
@@ -129,3 +131,31 @@ async def test_unreachable_partner_moves_the_chain_on_at_once(chat: Chat) -> Non
     with Session(chat.core.engine) as session:
         alert = session.exec(select(Alert)).one()
         assert alert.step == 1
+
+
+async def test_a_burst_of_missed_deadlines_is_claimed_in_bounded_batches(
+        chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seven HRDs miss the same deadline; with batches of three the sweeper raises seven alerts
+    in three transactions of at most three (on PostgreSQL a LIMIT inside IN (…) rescanned by a
+    nested loop had claimed a whole burst in one batch, quadratically slowly)."""
+    import c2p_bot.core.sweeper as sweeper_module
+
+    await people.coordinator(chat)
+    for i in range(7):
+        await people.hrd(chat, f"h{i}", alias=f"Hrd{i}")
+    monkeypatch.setattr(sweeper_module, "DEADLINE_BATCH", 3)
+    escalation = chat.core.escalation
+    batches: list[int] = []
+    raise_batch = escalation.raise_missed_batch
+
+    def counting(session, claimed, now, coordinating=None):  # type: ignore[no-untyped-def]
+        batches.append(len(claimed))
+        return raise_batch(session, claimed, now, coordinating)
+
+    monkeypatch.setattr(escalation, "raise_missed_batch", counting)
+    chat.clock.advance(DAY + HOUR + MINUTE)
+    await chat.tick()
+    assert batches == [3, 3, 1]
+    assert len(alerts(chat)) == 7
+    for i in range(7):
+        chat.expect("cora", rf"ALERT #\d+: Hrd{i} missed a check-in")
