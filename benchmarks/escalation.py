@@ -101,6 +101,8 @@ def populate(url: str, hrds: int, due: int, seed: int) -> dict[str, Any]:
         if pid in due_set:
             row = clock_row(pid, placeholder, grace=grace, remind_before=remind_before, now=now)
             row["remind_at"] = None  # the reminder has gone out already
+            # Each HRD's own last check-in (a message shows it; no two alike, as in life).
+            row["last_checkin_at"] = now - timedelta(seconds=rng.randrange(3600, 7 * 24 * 3600))
         else:
             at = now + timedelta(hours=2, seconds=rng.randrange(24 * 3600))
             row = clock_row(pid, at, grace=grace, remind_before=remind_before, now=now)
