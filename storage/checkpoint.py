@@ -31,8 +31,9 @@ class WalCheckpointer:
     def start(self) -> None:
         if self.engine.dialect.name != "sqlite" or self._thread is not None:
             return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._stop = threading.Event()  # each thread its own: a slow old one never restarts
+        self._thread = threading.Thread(target=self._run, args=(self._stop,), name="sqlite-checkpoint",
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -41,10 +42,14 @@ class WalCheckpointer:
             self._stop.set()
             thread.join(timeout=10)
 
-    def _run(self) -> None:
-        connection: Any = self.engine.raw_connection()
+    def _run(self, stop: threading.Event) -> None:
         try:
-            while not self._stop.wait(self.interval):
+            connection: Any = self.engine.raw_connection()
+        except Exception:  # the backstop still checkpoints; say why this thread is not running
+            log.exception("WAL checkpoints: cannot open a connection; commits will checkpoint")
+            return
+        try:
+            while not stop.wait(self.interval):
                 self.checkpoint(connection)
         finally:
             connection.close()

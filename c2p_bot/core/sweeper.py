@@ -64,14 +64,12 @@ class Sweeper:
 
     def _deadlines(self, now: datetime) -> int:
         """Claim overdue clocks a batch at a time (one UPDATE … RETURNING) and raise their alerts."""
-        with cyclic_gc_paused():  # a batch allocates ~100,000 short-lived objects, none in cycles
-            return self._claim_and_raise(now)
-
-    def _claim_and_raise(self, now: datetime) -> int:
         done = 0
         coordinating: list[PersonView] | None = None  # loaded once per sweep, not per batch
         while True:
-            with self.core.session() as session:
+            # A batch allocates ~100,000 short-lived objects; collections triggered by that count
+            # would land inside it. Paused per batch, so a long catch-up still collects between.
+            with cyclic_gc_paused(), self.core.session() as session:
                 # One statement claims the batch: a CTE picks the earliest overdue clocks (on
                 # PostgreSQL MATERIALIZED and FOR UPDATE SKIP LOCKED, so it runs once, skips rows
                 # another worker holds, and a LIMIT inside IN (…) cannot be rescanned into more

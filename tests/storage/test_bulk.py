@@ -93,3 +93,20 @@ def test_one_of_selects_what_in_selects(db_url: str) -> None:
         expected = session.exec(select(AuditEntry.id).where(col(AuditEntry.id).in_(wanted))).all()
         assert sorted(found) == sorted(expected) and len(found) == 400
         assert session.exec(select(AuditEntry.id).where(one_of(AuditEntry.id, [], dialect))).all() == []
+
+
+def test_none_goes_through_the_column_type_like_sqlalchemy(db_url: str) -> None:
+    """A type may store None as a value (JSON stores the text 'null'); insert_many does the same."""
+    from sqlalchemy import JSON, Column, Integer, MetaData, String, Table
+
+    probe = Table("bulk_none_probe", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("tag", String(8)), Column("doc", JSON(none_as_null=False)))
+    engine = make_engine(db_url)
+    probe.create(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(probe), [{"tag": "orm", "doc": None}, {"tag": "orm", "doc": {"a": 1}}])
+        insert_many(connection, probe, [{"tag": "fast", "doc": None}, {"tag": "fast", "doc": {"a": 1}}])
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT tag, CAST(doc AS TEXT) FROM bulk_none_probe ORDER BY id")).all()
+    assert [doc for tag, doc in stored if tag == "fast"] == [doc for tag, doc in stored if tag == "orm"]
+    assert stored[0][1] == "null"

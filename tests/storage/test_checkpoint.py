@@ -57,6 +57,11 @@ def test_runs_only_where_there_is_a_log_to_checkpoint(db_url: str) -> None:
         time.sleep(0.2)
         if engine.dialect.name == "sqlite":
             assert checkpointer.checkpoints >= 1
+            checkpointer.stop()  # and it starts again (a runtime stopped and started)
+            before = checkpointer.checkpoints
+            checkpointer.start()
+            time.sleep(0.2)
+            assert checkpointer.checkpoints > before
         else:  # PostgreSQL checkpoints on its own
             assert checkpointer._thread is None and checkpointer.checkpoints == 0
     finally:
