@@ -70,22 +70,25 @@ class Sweeper:
             # A batch allocates ~100,000 short-lived objects; collections triggered by that count
             # would land inside it. Paused per batch, so a long catch-up still collects between.
             with cyclic_gc_paused(), self.core.session() as session:
-                # One statement claims the batch: a CTE picks the earliest overdue clocks (on
-                # PostgreSQL MATERIALIZED and FOR UPDATE SKIP LOCKED, so it runs once, skips rows
-                # another worker holds, and a LIMIT inside IN (…) cannot be rescanned into more
-                # rows than the batch); the UPDATE re-checks them, so a clock checked in
-                # meanwhile is not claimed.
+                # One statement claims the batch. On PostgreSQL a CTE picks the earliest overdue
+                # clocks (MATERIALIZED and FOR UPDATE SKIP LOCKED: it runs once and skips rows
+                # another worker holds; a LIMIT inside IN (…) was rescanned by a nested loop into
+                # more rows than the batch). On SQLite the pick stays inside IN (…): a statement
+                # that starts with WITH is not seen as a write by Python's sqlite3, which then
+                # opens no transaction, so the claim would commit on its own, apart from its
+                # alerts. The UPDATE re-checks each clock, so one checked in meanwhile is not claimed.
                 due = select(CheckinClock.person_id).where(
                     CheckinClock.state == "ok", col(CheckinClock.alert_at) <= now,
                 ).order_by(col(CheckinClock.alert_at)).limit(DEADLINE_BATCH)
                 if session.get_bind().dialect.name == "postgresql":
-                    batch = due.with_for_update(skip_locked=True).cte("due").prefix_with(
+                    cte = due.with_for_update(skip_locked=True).cte("due").prefix_with(
                         "MATERIALIZED", dialect="postgresql")
+                    batch = select(cte.c.person_id)
                 else:
-                    batch = due.cte("due")
+                    batch = due
                 claimed = session.execute(
                     update(CheckinClock).where(
-                        col(CheckinClock.person_id).in_(select(batch.c.person_id)),
+                        col(CheckinClock.person_id).in_(batch),
                         col(CheckinClock.state) == "ok",
                         col(CheckinClock.alert_at) <= now,
                     ).values(state="alerting", remind_at=None)

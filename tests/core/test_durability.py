@@ -14,7 +14,7 @@ from c2p_bot.core.events import DeliveryError
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.models import Alert, Identity, OutboxMessage, Person
-from tests.core.test_checkins import DAY, HOUR, MINUTE, alerts, trio
+from tests.core.test_checkins import DAY, HOUR, MINUTE, alerts, clock_of, trio
 from tests.support import people
 from tests.support.transcript import Chat
 
@@ -159,3 +159,25 @@ async def test_a_burst_of_missed_deadlines_is_claimed_in_bounded_batches(
     assert len(alerts(chat)) == 7
     for i in range(7):
         chat.expect("cora", rf"ALERT #\d+: Hrd{i} missed a check-in")
+
+
+async def test_a_claim_without_its_alert_is_never_committed(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If raising the alert fails after the clock was claimed, the claim rolls back with it and
+    the next sweep raises the alert (SQLite once committed a claim written as WITH … UPDATE on
+    its own: Python's sqlite3 opened no transaction for it, and a crash lost the alert)."""
+    await trio(chat)
+    escalation = chat.core.escalation
+    raise_batch = escalation.raise_missed_batch
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the process dies here")
+
+    monkeypatch.setattr(escalation, "raise_missed_batch", failing)
+    chat.clock.advance(DAY + HOUR + MINUTE)
+    await chat.tick()
+    assert alerts(chat) == []
+    assert clock_of(chat).state == "ok"  # not left claimed without an alert
+    monkeypatch.setattr(escalation, "raise_missed_batch", raise_batch)
+    await chat.tick()
+    assert [a.kind for a in alerts(chat)] == ["missed"]
+    chat.expect("paul", r"ALERT #1: Amina missed a check-in")
