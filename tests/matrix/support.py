@@ -38,7 +38,7 @@ from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.roles import Role
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.transports.matrix import MatrixTransport, attach_matrix
-from tests.synapse.helpers import DEFAULT_PASSWORD, create_encrypted_dm, wait_for_member
+from tests.synapse.helpers import DEFAULT_PASSWORD, create_encrypted_dm, key_chores, wait_for_member
 from tests.synapse.homeserver import SynapseServer
 
 
@@ -161,13 +161,7 @@ class Human:
         response = await client.sync(timeout=timeout_ms)
         if not isinstance(response, SyncResponse):
             raise RuntimeError(f"sync failed: {response}")
-        await client.send_to_device_messages()
-        if client.should_upload_keys:
-            await client.keys_upload()
-        if client.should_query_keys:
-            await client.keys_query()
-        if client.should_claim_keys:
-            await client.keys_claim(client.get_users_for_key_claiming())
+        await key_chores(client)
         for room_id in response.rooms.invite:
             if getattr(client.invited_rooms.get(room_id), "inviter", None) == self.bot:
                 joined = await client.join(room_id)

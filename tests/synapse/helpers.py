@@ -91,7 +91,7 @@ async def restore_client(synapse: SynapseServer, previous: AsyncClient) -> Async
     return client
 
 
-async def _housekeeping(client: AsyncClient) -> None:
+async def key_chores(client: AsyncClient) -> None:
     """The key-management chores that ``sync_forever`` does after each sync."""
     await client.send_to_device_messages()
     if client.should_upload_keys:
@@ -121,7 +121,7 @@ async def sync_until(
         response = await client.sync(timeout=long_poll_ms)
         if not isinstance(response, SyncResponse):
             raise RuntimeError(f"sync failed for {client.user_id}: {response}")
-        await _housekeeping(client)
+        await key_chores(client)
         result = predicate(response)
         if result:
             return result
