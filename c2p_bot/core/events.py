@@ -62,10 +62,23 @@ class Outgoing:
 
 
 class DeliveryError(Exception):
-    """A send failed. ``permanent`` errors (blocked, chat gone) make the identity unreachable."""
+    """A send failed. ``permanent`` errors (blocked, chat gone) make the identity unreachable.
 
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
+    ``retry_after`` (a rate limit) is not a failed attempt: the message waits that long. With
+    ``scope="transport"`` the whole transport pauses (a bot-wide flood limit); with ``"chat"`` only
+    that chat; ``None`` lets the dispatcher judge from its own pacing of the chat.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        scope: str | None = None,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.scope = scope
