@@ -106,6 +106,8 @@ DEFAULT_STEPS: tuple[StepName, ...] = ("partners", "coordinators")
 class EscalationConfig(_Section):
     steps: list[StepName] = Field(default_factory=lambda: list(DEFAULT_STEPS), min_length=1)
     repeat_every: Duration = timedelta(minutes=30)
+    failover_after: Duration = timedelta(minutes=2)
+    ack_expiry: Duration = timedelta(hours=2)
 
 
 class CryptoConfig(_Section):
@@ -137,6 +139,10 @@ class MatchingConfig(_Section):
     weights: MatchingWeights = MatchingWeights()
 
 
+class SecurityConfig(_Section):
+    coordinator_invites: Literal["open", "two-person"] = "open"
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -153,6 +159,7 @@ class Config(_Section):
     retention: RetentionConfig = RetentionConfig()
     invites: InvitesConfig = InvitesConfig()
     matching: MatchingConfig = MatchingConfig()
+    security: SecurityConfig = SecurityConfig()
     logging: LoggingConfig = LoggingConfig()
 
 
