@@ -103,6 +103,8 @@ def cmd_invite(config: Config, role: str, kind: str | None) -> int:
         session.commit()
     expires = (now + config.invites.ttl).strftime("%Y-%m-%d %H:%M UTC")
     print(f"One-time invite for a {role}{' (' + kind + ')' if kind else ''}, valid until {expires}.")
+    if role == Role.PARTNER.value and not kind:
+        print("They choose whether they are an mp, lawyer or journalist when they join.")
     print("Send it to the bot as: /start CODE")
     print(code)
     return 0

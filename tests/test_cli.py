@@ -89,3 +89,16 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_invite_kind_only_for_partners(tmp_path: Path) -> None:
     result = run(["invite", "--role", "hrd", "--kind", "mp"], tmp_path)
     assert result.returncode == 1 and "--kind is only for --role partner" in result.stderr
+
+
+def test_partner_invited_without_kind_picks_it_when_joining(tmp_path: Path) -> None:
+    invite = run(["invite", "--role", "partner"], tmp_path)
+    assert invite.returncode == 0, invite.stderr
+    assert "choose" in invite.stdout and "mp, lawyer or journalist" in invite.stdout
+    code = invite.stdout.strip().splitlines()[-1]
+    script = f"/as pia\n/start {code}\nPia\n2\nKE\nen\nland-rights\n2\nUTC\n/profile\n"
+    result = run(["run"], tmp_path, stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "[2] lawyer" in result.stdout
+    assert "all set, Pia" in result.stdout
+    assert "kind: lawyer" in result.stdout

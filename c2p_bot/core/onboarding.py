@@ -59,10 +59,22 @@ def register(ctx: Context, invite: Invite) -> None:
 
 
 def _steps(person: Person) -> list[str]:
+    """The questions still to come for a new person: an invite that names a kind skips that one."""
     steps = list(ONBOARDING_FIELDS[Role(person.role)])
     if person.kind:
         steps.remove("kind")
     return steps
+
+
+def _next_step(person: Person, current: str) -> str | None:
+    """The question after ``current``, or ``None`` when it was the last.
+
+    Computed from the role's full list, so answering the kind question (which sets
+    ``person.kind``) does not lose our place in it.
+    """
+    steps = list(ONBOARDING_FIELDS[Role(person.role)])
+    later = steps[steps.index(current) + 1:] if current in steps else []
+    return next((step for step in later if not (step == "kind" and person.kind)), None)
 
 
 def _ask(ctx: Context, field: ProfileField, problem: str | None = None) -> None:
@@ -108,10 +120,9 @@ def answer(ctx: Context, conversation: Conversation, text: str) -> None:
     if field.name == "language":
         ctx.set_language(str(value))
     ctx.session.add(person)
-    steps = _steps(person)
-    position = steps.index(field.name)
-    if position + 1 < len(steps):
-        conversation.step = steps[position + 1]
+    following = _next_step(person, field.name)
+    if following is not None:
+        conversation.step = following
         conversation.updated_at = ctx.now
         ctx.session.add(conversation)
         _ask(ctx, FIELDS[conversation.step])

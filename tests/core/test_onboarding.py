@@ -171,3 +171,46 @@ async def test_duplicate_events_are_handled_once(chat: Chat) -> None:
     await chat.say("cora", "/invite hrd", event_id="dup-1")
     invites = [m for m in chat.transport.inbox["cora"] if "/start" in m.text]
     assert len(invites) == 1
+
+
+async def _partner_picks_kind(chat: Chat, code: str) -> None:
+    """A partner whose invite names no kind: the bot asks for it, with buttons, and insists."""
+    await chat.say("pia", f"/start {code}")
+    chat.expect("pia", r"joining as a partner")
+    await chat.say("pia", "Pia")
+    message = chat.expect("pia", r"MP, a lawyer or a journalist.*Choose one of: mp, lawyer, journalist")
+    assert [label for label, _ in message.buttons[0]] == ["mp", "lawyer", "journalist"]
+    await chat.say("pia", "priest")
+    chat.expect("pia", r"doesn't look right.*Choose one of: mp, lawyer, journalist.*"
+                       r"MP, a lawyer or a journalist")
+    await chat.press("pia", "lawyer")
+    chat.expect("pia", r"countries or regions")
+    for answer, next_question in (("KE", r"languages"), ("en", r"areas of work"),
+                                  ("land-rights", r"How many"), ("2", r"time zone"),
+                                  ("UTC", r"all set, Pia")):
+        await chat.say("pia", answer)
+        chat.expect("pia", next_question)
+    with Session(chat.core.engine) as session:
+        pia = session.exec(select(Person).where(Person.role == "partner")).one()
+        assert (pia.alias, pia.kind, pia.capacity, pia.status) == ("Pia", "lawyer", 2, "active")
+
+
+async def test_partner_invited_from_the_command_line_without_kind_picks_it(chat: Chat) -> None:
+    await people.coordinator(chat)
+    await _partner_picks_kind(chat, people.cli_invite(chat, Role.PARTNER))
+
+
+async def test_partner_invited_in_chat_without_kind_picks_it(chat: Chat) -> None:
+    await people.coordinator(chat)
+    await chat.say("cora", "/invite partner")
+    message = chat.expect("cora", r"Invite for a new partner.*/start ")
+    code = message.text.split("/start ")[1].split()[0]
+    await _partner_picks_kind(chat, code)
+
+
+async def test_invite_partner_with_an_unknown_kind_is_refused(chat: Chat) -> None:
+    await people.coordinator(chat)
+    for args in ("partner priest", "hrd lawyer", "partner lawyer extra", "nobody"):
+        await chat.say("cora", f"/invite {args}")
+        chat.expect("cora", r"Usage: /invite hrd, /invite partner \[mp\|lawyer\|journalist\]")
+    assert not [m for m in chat.transport.inbox["cora"] if "/start " in m.text]

@@ -18,18 +18,19 @@ AUDIT_DEFAULT, AUDIT_MAX = 20, 200
 @registry.command(
     "invite",
     roles=COORDINATOR,
-    usage=N_("hrd | partner mp|lawyer|journalist | coordinator"),
+    usage=N_("hrd | partner [mp|lawyer|journalist] | coordinator"),
     help=N_("Create a one-time invite code."),
 )
 def invite_command(ctx: Context, args: str) -> None:
     words = args.lower().split()
-    usage = ctx._("Usage: /invite hrd, /invite partner mp|lawyer|journalist, or /invite coordinator")
-    if not words or words[0] not in {r.value for r in Role}:
+    usage = ctx._("Usage: /invite hrd, /invite partner [mp|lawyer|journalist], or /invite coordinator")
+    if not words or words[0] not in {r.value for r in Role} or len(words) > 2:
         ctx.reply(usage)
         return
     role = Role(words[0])
     kind = words[1] if len(words) > 1 else None
-    if (role is Role.PARTNER and kind not in PARTNER_KINDS) or (role is not Role.PARTNER and kind):
+    # A partner invited without a kind chooses it while onboarding (as with `c2p-bot invite`).
+    if kind is not None and (role is not Role.PARTNER or kind not in PARTNER_KINDS):
         ctx.reply(usage)
         return
     code = create_invite(
@@ -42,6 +43,9 @@ def invite_command(ctx: Context, args: str) -> None:
             role=_role_name(ctx, role, kind), expires=expires),
         ctx._("They send this to the bot: /start {code}").format(code=code),
     ]
+    if role is Role.PARTNER and kind is None:
+        lines.insert(1, ctx._("They will choose whether they are an MP, a lawyer or a journalist "
+                              "when they join."))
     link = ctx.core.invite_links.get(ctx.incoming.platform)
     if link is not None:
         lines.append(ctx._("Or they open: {link}").format(link=link(code)))
