@@ -24,6 +24,16 @@ ids per chat, parse_mode parsing (``can't parse entities``), ``message is not mo
 ``message to delete not found``, inline keyboards dropped by ``editMessageText`` without
 ``reply_markup``, users who never started / blocked the bot, group privacy mode.
 
+Telegram's limits hold by default (see :mod:`tests.telegram_api.limits`): about one message
+a second per private chat, 20 a minute per group, 30 a second per bot (exceeding that is a
+bot-wide 429 for every chat), answered with ``429 Too Many Requests: retry after N`` and
+``parameters.retry_after``. A test may relax them only by saying why:
+``FakeBotApi(rate_limits=None, relaxed_because="...")``. ``deleteMessage`` on a message older
+than 48 hours by the server's clock answers ``400 Bad Request: message can't be deleted for
+everyone``; :meth:`FakeBotApi.advance_clock` and :meth:`FakeBotApi.age_message` age messages.
+``getWebhookInfo`` reports ``pending_update_count`` (updates not yet accepted by the webhook,
+which is pushed the queued updates one by one).
+
 Everything listens on 127.0.0.1 only and all waiting is done with asyncio events, never by
 sleeping in a loop.
 """
@@ -46,6 +56,7 @@ from urllib.parse import urlsplit
 from aiohttp import ClientSession, ClientTimeout, web
 
 from tests.telegram_api.formatting import EntityParseError, format_text, utf16_len
+from tests.telegram_api.limits import COUNTED_METHODS, TELEGRAM_LIMITS, FloodControl, RateLimits
 
 __all__ = [
     "ApiError",
@@ -184,13 +195,12 @@ def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
 
-def _now() -> int:
-    return int(time.time())
+DELETE_WINDOW = 48 * 3600  # seconds: a bot may delete a message for everyone this long
 
 
-def _as_epoch(date: int | float | dtm.datetime | None) -> int:
+def _as_epoch(date: int | float | dtm.datetime | None, now: int) -> int:
     if date is None:
-        return _now()
+        return now
     if isinstance(date, dtm.datetime):
         return int(date.timestamp())
     return int(date)
@@ -532,7 +542,18 @@ class FakeBotApi:
         privacy_mode: bool = True,
         require_https_webhook: bool = False,
         first_update_id: int = 500_000_001,
+        rate_limits: RateLimits | None = TELEGRAM_LIMITS,
+        relaxed_because: str | None = None,
     ) -> None:
+        if rate_limits != TELEGRAM_LIMITS and not relaxed_because:
+            raise ValueError(
+                "FakeBotApi enforces Telegram's limits; a test that relaxes them must say why "
+                "(relaxed_because=...)"
+            )
+        self.rate_limits = rate_limits
+        self.relaxed_because = relaxed_because
+        self.flood = FloodControl(rate_limits) if rate_limits is not None else None
+        self.clock_offset = 0.0  # seconds added to the wall clock: see advance_clock()
         self.token = token or f"{DEFAULT_BOT_ID}:AAFakeTelegramBotApiForTests_012345"
         if not _TOKEN_RE.match(self.token):
             raise ValueError("token must look like a real one: '<digits>:<35 chars>'")
@@ -626,6 +647,26 @@ class FakeBotApi:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    # -- the server's clock -------------------------------------------------------------------
+
+    def _now(self) -> int:
+        """The server's clock (Unix seconds): message dates, the 48 h deletion window."""
+        return int(time.time() + self.clock_offset)
+
+    def advance_clock(self, delta: dtm.timedelta | float) -> None:
+        """Move the server's date clock forward (ages every message, e.g. past the 48 h in which
+        a bot may delete one). Flood limits run on the monotonic clock and are not affected."""
+        seconds = delta.total_seconds() if isinstance(delta, dtm.timedelta) else float(delta)
+        self.clock_offset += seconds
+
+    def age_message(self, message: RecordedMessage, delta: dtm.timedelta | float) -> None:
+        """Make one message older (its date earlier) by ``delta``."""
+        seconds = delta.total_seconds() if isinstance(delta, dtm.timedelta) else float(delta)
+        message.date -= int(seconds)
+        chat = self._chats.get(message.chat_id)
+        if chat is not None:
+            message.wire = self._message_wire(message, chat)
 
     @property
     def url(self) -> str:
@@ -785,7 +826,7 @@ class FakeBotApi:
         msg = RecordedMessage(
             chat_id=chat.id,
             message_id=chat.next_message_id,
-            date=_as_epoch(date),
+            date=_as_epoch(date, self._now()),
             from_bot=False,
             sender_id=user.id,
             extra=dict(extra),
@@ -902,7 +943,7 @@ class FakeBotApi:
                 "my_chat_member": {
                     "chat": chat.to_dict(),
                     "from": who.to_dict() if who else bot,
-                    "date": _now(),
+                    "date": self._now(),
                     "old_chat_member": member(old),
                     "new_chat_member": member(new),
                 }
@@ -1175,7 +1216,26 @@ class FakeBotApi:
                 task.add_done_callback(self._background.discard)
                 return await asyncio.shield(task)
             return self._finish(call, self._fault_error(fault))
+        limited = self._flood_limited(method, call.params)
+        if limited is not None:
+            return self._finish(call, limited)
         return await self._run(call, handler)
+
+    def _flood_limited(self, method: str, params: dict[str, Any]) -> ApiError | None:
+        """429 when posting this message now would exceed Telegram's limits (see limits.py)."""
+        if self.flood is None or method.lower() not in COUNTED_METHODS:
+            return None
+        ref = params.get("chat_id")
+        chat = self._resolve_chat(ref)
+        key = str(chat.id) if chat is not None else str(ref)
+        group = chat is not None and chat.type != "private"
+        refused = self.flood.admit(key, group)
+        if refused is None:
+            return None
+        retry_after, _scope = refused
+        return ApiError(
+            429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+        )
 
     async def _run(self, call: Call, handler: Callable[[dict[str, Any]], Any]) -> web.Response:
         try:
@@ -1450,7 +1510,7 @@ class FakeBotApi:
         msg = RecordedMessage(
             chat_id=chat.id,
             message_id=chat.next_message_id,
-            date=_now(),
+            date=self._now(),
             from_bot=True,
             sender_id=self.bot_id,
             text=text,
@@ -1490,7 +1550,7 @@ class FakeBotApi:
         msg.text, msg.entities, msg.reply_markup = new_text, new_entities, markup
         if text is not None:
             msg.parse_mode = params.get("parse_mode")
-        msg.edit_date = _now()
+        msg.edit_date = self._now()
         msg.wire = self._message_wire(msg, chat)
         return msg.wire
 
@@ -1516,12 +1576,12 @@ class FakeBotApi:
         return self._edit(chat, msg, None, None, inline, params)
 
     def _delete(self, chat: FakeChat, msg: RecordedMessage) -> None:
-        if time.time() - msg.date > 48 * 3600:
+        if self._now() - msg.date > DELETE_WINDOW:
             raise _bad("message can't be deleted for everyone")
         if chat.type != "private" and not msg.from_bot and chat.bot_status != "administrator":
             raise _bad("message can't be deleted")
         msg.deleted = True
-        msg.deleted_at = time.time()
+        msg.deleted_at = self._now()
         self.deleted.append((chat.id, msg.message_id))
 
     async def _m_delete_message(self, params: dict[str, Any]) -> Any:
@@ -1696,7 +1756,7 @@ class FakeBotApi:
                 url = self._webhook["url"]
                 if not self._pending or urlsplit(url).hostname not in _LOOPBACK_HOSTS:
                     if self._pending:
-                        self._webhook["last_error_date"] = _now()
+                        self._webhook["last_error_date"] = self._now()
                         self._webhook["last_error_message"] = (
                             "FakeBotApi only delivers to 127.0.0.1/localhost"
                         )
@@ -1720,7 +1780,7 @@ class FakeBotApi:
                     backoff = 0.05
                     self._notify()
                     continue
-                self._webhook["last_error_date"] = _now()
+                self._webhook["last_error_date"] = self._now()
                 self._webhook["last_error_message"] = (
                     f"Wrong response from the webhook: {status}"
                     if isinstance(status, int)

@@ -252,19 +252,19 @@ async def test_fault_injection_maps_to_ptb_exceptions(fake_api: FakeBotApi) -> N
     assert [m.text for m in fake_api.sent_to(amina)] == ["finally"]
 
 
-async def test_fault_scoping_by_chat_count_and_window(fake_api: FakeBotApi) -> None:
-    amina, bob = fake_api.user("amina"), fake_api.user("bob")
+async def test_fault_scoping_by_chat_count_and_window(unpaced_api: FakeBotApi) -> None:
+    amina, bob = unpaced_api.user("amina"), unpaced_api.user("bob")
     amina.send_text("/start")
     bob.send_text("/start")
-    async with bot_for(fake_api) as bot:
-        fake_api.fail(chat_id=amina, status=500, times=2)
+    async with bot_for(unpaced_api) as bot:
+        unpaced_api.fail(chat_id=amina, status=500, times=2)
         await bot.send_message(bob.id, "bob is fine")
         for _ in range(2):
             with pytest.raises(NetworkError):
                 await bot.send_message(amina.id, "x")
         await bot.send_message(amina.id, "third time lucky")
 
-        fault = fake_api.fail(method="getChat", status=503, times=None, for_seconds=0.3)
+        fault = unpaced_api.fail(method="getChat", status=503, times=None, for_seconds=0.3)
         with pytest.raises(NetworkError, match="Service Unavailable"):
             await bot.get_chat(amina.id)
         await asyncio.sleep(0.35)  # let the fault's time window run out
@@ -272,8 +272,8 @@ async def test_fault_scoping_by_chat_count_and_window(fake_api: FakeBotApi) -> N
         chat = await bot.get_chat(amina.id)
         assert chat.username == "amina"
 
-        fake_api.fail(method="sendMessage", status=500, times=None)
-        fake_api.clear_faults()
+        unpaced_api.fail(method="sendMessage", status=500, times=None)
+        unpaced_api.clear_faults()
         await bot.send_message(amina.id, "cleared")
 
 
@@ -290,25 +290,25 @@ async def test_timeout_fault_still_processes_the_request(fake_api: FakeBotApi) -
         assert fake_api.calls_for("sendMessage")[0].status == "timeout"
 
 
-async def test_wrong_token_unknown_method_and_raw_envelopes(fake_api: FakeBotApi) -> None:
-    wrong = fake_api.token.split(":")[0] + ":" + "B" * 35
+async def test_wrong_token_unknown_method_and_raw_envelopes(unpaced_api: FakeBotApi) -> None:
+    wrong = unpaced_api.token.split(":")[0] + ":" + "B" * 35
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{fake_api.base_url}{wrong}/getMe") as resp:
+        async with http.post(f"{unpaced_api.base_url}{wrong}/getMe") as resp:
             assert resp.status == 401
             assert await resp.json() == {
                 "ok": False,
                 "error_code": 401,
                 "description": "Unauthorized",
             }
-        async with http.post(f"{fake_api.base_url}{fake_api.token}/noSuchMethod") as resp:
+        async with http.post(f"{unpaced_api.base_url}{unpaced_api.token}/noSuchMethod") as resp:
             assert resp.status == 404
             assert await resp.json() == {
                 "ok": False,
                 "error_code": 404,
                 "description": "Not Found",
             }
-        fake_api.fail(method="getMe", status=429, retry_after=5)
-        async with http.get(f"{fake_api.base_url}{fake_api.token}/getMe") as resp:
+        unpaced_api.fail(method="getMe", status=429, retry_after=5)
+        async with http.get(f"{unpaced_api.base_url}{unpaced_api.token}/getMe") as resp:
             assert resp.status == 429
             assert await resp.json() == {
                 "ok": False,
@@ -317,14 +317,14 @@ async def test_wrong_token_unknown_method_and_raw_envelopes(fake_api: FakeBotApi
                 "parameters": {"retry_after": 5},
             }
         # JSON body with a real object as reply_markup (other clients do this).
-        amina = fake_api.user("amina")
+        amina = unpaced_api.user("amina")
         amina.send_text("/start")
         body = {
             "chat_id": amina.id,
             "text": "json body",
             "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]},
         }
-        async with http.post(f"{fake_api.base_url}{fake_api.token}/sendMessage", json=body) as r:
+        async with http.post(f"{unpaced_api.base_url}{unpaced_api.token}/sendMessage", json=body) as r:
             payload = await r.json()
             assert payload["ok"] is True
             assert payload["result"]["reply_markup"] == body["reply_markup"]
@@ -334,15 +334,15 @@ async def test_wrong_token_unknown_method_and_raw_envelopes(fake_api: FakeBotApi
             "text": "123",
             "reply_markup": json.dumps(body["reply_markup"]),
         }
-        async with http.post(f"{fake_api.base_url}{fake_api.token}/sendMessage", data=form) as r:
+        async with http.post(f"{unpaced_api.base_url}{unpaced_api.token}/sendMessage", data=form) as r:
             payload = await r.json()
             assert payload["result"]["text"] == "123"  # text stays a string
-            assert fake_api.sent_to(amina)[-1].callback_data == ["a"]
+            assert unpaced_api.sent_to(amina)[-1].callback_data == ["a"]
 
     with pytest.raises(InvalidToken):
-        async with Bot(wrong, base_url=fake_api.base_url):
+        async with Bot(wrong, base_url=unpaced_api.base_url):
             pass
-    async with bot_for(fake_api) as bot:
+    async with bot_for(unpaced_api) as bot:
         with pytest.raises(EndPointNotFound):
             await bot.do_api_request("noSuchMethod")
 
@@ -381,10 +381,10 @@ async def test_set_my_commands_recorded_per_scope(fake_api: FakeBotApi) -> None:
         assert fake_api.commands_for(amina) == []
 
 
-async def test_delete_message_and_edit_errors(fake_api: FakeBotApi) -> None:
-    amina = fake_api.user("amina")
+async def test_delete_message_and_edit_errors(unpaced_api: FakeBotApi) -> None:
+    amina = unpaced_api.user("amina")
     amina.send_text("/start")
-    async with bot_for(fake_api) as bot:
+    async with bot_for(unpaced_api) as bot:
         first = await bot.send_message(amina.id, "one")
         second = await bot.send_message(
             amina.id,
@@ -393,8 +393,8 @@ async def test_delete_message_and_edit_errors(fake_api: FakeBotApi) -> None:
         )
         assert (first.message_id, second.message_id) == (2, 3)
         assert await bot.delete_message(amina.id, first.message_id) is True
-        assert fake_api.deleted == [(amina.id, first.message_id)]
-        assert fake_api.sent_to(amina)[0].deleted is True
+        assert unpaced_api.deleted == [(amina.id, first.message_id)]
+        assert unpaced_api.sent_to(amina)[0].deleted is True
         with pytest.raises(BadRequest, match="Message to delete not found"):
             await bot.delete_message(amina.id, first.message_id)
         with pytest.raises(BadRequest, match="Message to delete not found"):
@@ -409,17 +409,17 @@ async def test_delete_message_and_edit_errors(fake_api: FakeBotApi) -> None:
                 ),
             )
         await bot.edit_message_reply_markup(amina.id, second.message_id, reply_markup=None)
-        assert fake_api.sent_to(amina)[1].buttons == []
+        assert unpaced_api.sent_to(amina)[1].buttons == []
         with pytest.raises(BadRequest, match="Message to edit not found"):
             await bot.edit_message_text("x", amina.id, first.message_id)
         with pytest.raises(BadRequest, match="Message can't be edited"):
             await bot.edit_message_text("x", amina.id, 1)  # amina's own /start
 
 
-async def test_parse_modes_like_telegram(fake_api: FakeBotApi) -> None:
-    amina = fake_api.user("amina")
+async def test_parse_modes_like_telegram(unpaced_api: FakeBotApi) -> None:
+    amina = unpaced_api.user("amina")
     amina.send_text("/start")
-    async with bot_for(fake_api) as bot:
+    async with bot_for(unpaced_api) as bot:
         msg = await bot.send_message(
             amina.id, "<b>Safe</b> &amp; sound 🙂 <i>ok</i>", parse_mode="HTML"
         )
@@ -541,8 +541,8 @@ async def test_updates_are_posted_to_a_ptb_webhook(fake_api: FakeBotApi) -> None
     assert fake_api.webhook_deliveries[-1][1] == 200
 
 
-async def test_allowed_updates_negative_offset_and_reply_keyboards(fake_api: FakeBotApi) -> None:
-    amina = fake_api.user("amina")
+async def test_allowed_updates_negative_offset_and_reply_keyboards(unpaced_api: FakeBotApi) -> None:
+    amina = unpaced_api.user("amina")
     chat_member = {
         "chat_member": {
             "chat": amina.chat_dict(),
@@ -552,12 +552,12 @@ async def test_allowed_updates_negative_offset_and_reply_keyboards(fake_api: Fak
             "new_chat_member": {"status": "member", "user": amina.to_dict()},
         }
     }
-    async with bot_for(fake_api) as bot:
+    async with bot_for(unpaced_api) as bot:
         # Telegram's default allowed_updates excludes chat_member: such updates are never sent.
-        fake_api.inject_raw(chat_member)
-        assert fake_api.pending_updates == [] and len(fake_api.dropped_updates) == 1
+        unpaced_api.inject_raw(chat_member)
+        assert unpaced_api.pending_updates == [] and len(unpaced_api.dropped_updates) == 1
         await bot.get_updates(timeout=0, allowed_updates=["message", "chat_member"])
-        queued = fake_api.inject_raw(chat_member)
+        queued = unpaced_api.inject_raw(chat_member)
         got = await bot.get_updates(timeout=0)
         assert [u.update_id for u in got] == [queued["update_id"]]
         assert got[0].chat_member is not None
@@ -569,17 +569,128 @@ async def test_allowed_updates_negative_offset_and_reply_keyboards(fake_api: Fak
         assert [u.message.text for u in last if u.message] == ["c"]
 
         await bot.send_chat_action(amina.id, "typing")
-        assert fake_api.chat_actions == [(amina.id, "typing")]
+        assert unpaced_api.chat_actions == [(amina.id, "typing")]
         await bot.send_message(
             amina.id,
             "pick",
             reply_markup=ReplyKeyboardMarkup([["Yes", "No"]], one_time_keyboard=True),
         )
-        assert fake_api.keyboard_for(amina)["keyboard"] == [[{"text": "Yes"}, {"text": "No"}]]
-        assert fake_api.last_sent(amina).reply_markup is None  # only inline ones are echoed
+        assert unpaced_api.keyboard_for(amina)["keyboard"] == [[{"text": "Yes"}, {"text": "No"}]]
+        assert unpaced_api.last_sent(amina).reply_markup is None  # only inline ones are echoed
         await bot.send_message(amina.id, "thanks", reply_markup=ReplyKeyboardRemove())
-        assert fake_api.keyboard_for(amina) is None
+        assert unpaced_api.keyboard_for(amina) is None
         with pytest.raises(BadRequest, match="Message to be replied not found"):
             await bot.send_message(amina.id, "re", reply_to_message_id=999)
         reply = await bot.send_message(amina.id, "re", reply_to_message_id=1)
         assert reply.reply_to_message is not None and reply.reply_to_message.text == "a"
+
+
+# ----------------------------------------------------------------------------------------------
+# Telegram's limits, on by default
+# ----------------------------------------------------------------------------------------------
+
+
+async def test_one_message_a_second_per_private_chat_by_default(fake_api: FakeBotApi) -> None:
+    amina, bob = fake_api.user("amina"), fake_api.user("bob")
+    amina.send_text("hi")
+    bob.send_text("hi")
+    async with bot_for(fake_api) as bot:
+        first = await bot.send_message(amina.id, "one")
+        with pytest.raises(RetryAfter) as refused:
+            await bot.send_message(amina.id, "two")
+        assert seconds(refused.value.retry_after) == 1
+        await bot.send_message(bob.id, "another chat is not held back")
+        await asyncio.sleep(1.05)
+        await bot.send_message(amina.id, "two, a second later")
+    assert [m.text for m in fake_api.sent_to(amina)] == ["one", "two, a second later"]
+    assert first.message_id == 2
+    # The raw answer is Telegram's.
+    refusal = [c for c in fake_api.calls_for("sendMessage") if c.status == 429]
+    assert [c.description for c in refusal] == ["Too Many Requests: retry after 1"]
+    await asyncio.sleep(1.05)
+    async with aiohttp.ClientSession() as http:
+        url = f"{fake_api.base_url}{fake_api.token}/sendMessage"
+        async with http.post(url, json={"chat_id": amina.id, "text": "x"}) as ok:
+            assert ok.status == 200
+        async with http.post(url, json={"chat_id": amina.id, "text": "y"}) as r:
+            assert r.status == 429
+            assert await r.json() == {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            }
+
+
+async def test_twenty_messages_a_minute_per_group(fake_api: FakeBotApi) -> None:
+    group = fake_api.group("Defenders", members=["amina"])
+    async with bot_for(fake_api) as bot:
+        for n in range(20):
+            await bot.send_message(group.id, f"group message {n}")
+        with pytest.raises(RetryAfter) as refused:
+            await bot.send_message(group.id, "one too many")
+        assert 55 <= seconds(refused.value.retry_after) <= 60
+    assert len(fake_api.sent_to(group)) == 20
+
+
+async def test_thirty_messages_a_second_per_bot_then_a_bot_wide_flood_wait(
+    fake_api: FakeBotApi,
+) -> None:
+    users = [fake_api.user(f"user{n}") for n in range(32)]
+    for user in users:
+        user.send_text("hi")
+    async with bot_for(fake_api) as bot:
+        for user in users[:30]:
+            await bot.send_message(user.id, "hello")
+        with pytest.raises(RetryAfter) as refused:
+            await bot.send_message(users[30].id, "the 31st within a second")
+        assert seconds(refused.value.retry_after) == 1
+        # Bot-wide: a chat that has received nothing is refused too, until the wait is over.
+        with pytest.raises(RetryAfter):
+            await bot.send_message(users[31].id, "a fresh chat")
+        await asyncio.sleep(1.05)
+        await bot.send_message(users[31].id, "after the flood wait")
+    assert fake_api.flood is not None
+    assert [scope for scope, _ in fake_api.flood.refused] == ["bot", "bot"]
+
+
+async def test_calls_during_a_flood_wait_are_refused_until_it_ends(fake_api: FakeBotApi) -> None:
+    amina = fake_api.user("amina")
+    amina.send_text("hi")
+    async with bot_for(fake_api) as bot:
+        await bot.send_message(amina.id, "one")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(amina.id, "too soon")  # flood wait: 1 s from now
+        await asyncio.sleep(0.8)  # the window alone would allow it; the flood wait does not
+        with pytest.raises(RetryAfter):
+            await bot.send_message(amina.id, "ignoring retry_after")
+        # Only new messages count: editing, deleting, menus and getUpdates are not limited.
+        await bot.get_updates(timeout=0)
+        await bot.set_my_commands([BotCommand("help", "Help")])
+
+
+def test_relaxing_the_limits_needs_a_reason() -> None:
+    with pytest.raises(ValueError, match="must say why"):
+        FakeBotApi(rate_limits=None)
+    FakeBotApi(rate_limits=None, relaxed_because="measures the fake's own throughput")
+
+
+async def test_messages_older_than_48_hours_cannot_be_deleted(fake_api: FakeBotApi) -> None:
+    amina = fake_api.user("amina")
+    update = amina.send_text("my note")
+    assert update is not None
+    async with bot_for(fake_api) as bot:
+        old = await bot.send_message(amina.id, "sent two days ago")
+        fake_api.advance_clock(dtm.timedelta(hours=47, minutes=59))
+        await asyncio.sleep(1.05)
+        recent = await bot.send_message(amina.id, "sent just now")
+        assert await bot.delete_message(amina.id, old.message_id)  # 47 h 59 min: still allowed
+        fake_api.advance_clock(dtm.timedelta(minutes=2))  # the user's message is now 48 h 1 min old
+        with pytest.raises(BadRequest, match="Message can't be deleted for everyone"):
+            await bot.delete_message(amina.id, update["message"]["message_id"])
+        record = fake_api.chat(amina).messages[recent.message_id]
+        fake_api.age_message(record, dtm.timedelta(hours=49))
+        with pytest.raises(BadRequest, match="Message can't be deleted for everyone"):
+            await bot.delete_message(amina.id, recent.message_id)
+    assert fake_api.deleted == [(amina.id, old.message_id)]
+    assert not fake_api.chat(amina).messages[recent.message_id].deleted
