@@ -14,6 +14,12 @@ from sqlmodel import Field, SQLModel
 
 from storage.types import UtcDateTime
 
+# Every integer id is handed out once, ever: ids go into outbox idempotency keys, audit subjects
+# and sealed notes' associated data, so a reused id would collide with its predecessor's messages.
+# PostgreSQL sequences never go back; SQLite needs AUTOINCREMENT (without it a new row takes
+# max(id) + 1, so deleting the newest rows gives their ids out again). Migration 0003.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
 
 def _ts(index: bool = False, nullable: bool = True) -> Column:  # type: ignore[type-arg]
     return Column(UtcDateTime(), index=index, nullable=nullable)
@@ -22,7 +28,7 @@ def _ts(index: bool = False, nullable: bool = True) -> Column:  # type: ignore[t
 class Person(SQLModel, table=True):
     """Anyone registered: a coordinator, an HRD or a partner."""
 
-    __table_args__ = (Index("ix_person_role_status", "role", "status"),)
+    __table_args__ = (Index("ix_person_role_status", "role", "status"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     role: str = Field(max_length=16)  # coordinator | hrd | partner
@@ -50,7 +56,7 @@ class Person(SQLModel, table=True):
 class Identity(SQLModel, table=True):
     """One platform account of a person (a person may have several, on different platforms)."""
 
-    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
@@ -64,6 +70,8 @@ class Identity(SQLModel, table=True):
 
 class Invite(SQLModel, table=True):
     """A one-time invite code, stored only as a hash."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     code_hash: str = Field(max_length=64, unique=True)
@@ -79,6 +87,7 @@ class AuditEntry(SQLModel, table=True):
     """Append-only audit log (triggers refuse UPDATE and DELETE). Holds ids, never secrets."""
 
     __tablename__ = "audit_log"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=_ts(nullable=False))
@@ -102,7 +111,9 @@ class OutboxMessage(SQLModel, table=True):
     """A message to send, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "platform", "delivered_at", "failed_at", "priority"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "platform", "delivered_at", "failed_at", "priority"), NEVER_REUSE_IDS,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
@@ -130,7 +141,7 @@ class SeenEvent(SQLModel, table=True):
     """Platform events already handled (update id, chat+message id, Matrix event id)."""
 
     __tablename__ = "seen_event"
-    __table_args__ = (UniqueConstraint("platform", "event_key"),)
+    __table_args__ = (UniqueConstraint("platform", "event_key"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
@@ -163,6 +174,8 @@ class CheckinClock(SQLModel, table=True):
 class Checkin(SQLModel, table=True):
     """One recorded check-in (the note, if any, is a sealed ``Note``)."""
 
+    __table_args__ = NEVER_REUSE_IDS
+
     id: int | None = Field(default=None, primary_key=True)
     hrd_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
     sent_at: datetime = Field(sa_column=_ts(nullable=False))
@@ -172,6 +185,8 @@ class Checkin(SQLModel, table=True):
 
 class Match(SQLModel, table=True):
     """An HRD paired with a partner; ``active`` matches receive the HRD's alerts."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     hrd_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
@@ -183,6 +198,8 @@ class Match(SQLModel, table=True):
 
 class Alert(SQLModel, table=True):
     """A raised alarm about an HRD and where it is on the escalation chain."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     hrd_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
@@ -204,7 +221,7 @@ class AlertRecipient(SQLModel, table=True):
     """Who has been alerted about an alert, and at which step."""
 
     __tablename__ = "alert_recipient"
-    __table_args__ = (UniqueConstraint("alert_id", "person_id"),)
+    __table_args__ = (UniqueConstraint("alert_id", "person_id"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True, ondelete="CASCADE")
@@ -215,6 +232,8 @@ class AlertRecipient(SQLModel, table=True):
 
 class Note(SQLModel, table=True):
     """A check-in note, panic note or logbook entry; its text exists only in ``NoteCopy`` rows."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     subject_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")  # the HRD
@@ -229,7 +248,7 @@ class NoteCopy(SQLModel, table=True):
     """A note sealed to one reader's public key, bound to (note, reader) by associated data."""
 
     __tablename__ = "note_copy"
-    __table_args__ = (UniqueConstraint("note_id", "reader_id"),)
+    __table_args__ = (UniqueConstraint("note_id", "reader_id"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     note_id: int = Field(foreign_key="note.id", index=True, ondelete="CASCADE")
@@ -239,6 +258,8 @@ class NoteCopy(SQLModel, table=True):
 
 class Proposal(SQLModel, table=True):
     """A proposed pairing, then an offer to the partner once a coordinator approves it."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     hrd_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
