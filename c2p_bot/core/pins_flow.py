@@ -79,7 +79,7 @@ def checkin_with_pin(ctx: Context, clock: CheckinClock, args: str) -> None:
     # Duress: exactly what a normal check-in shows, and a silent alarm.
     reply = do_checkin(ctx, clock, "", resolve_missed=False)
     note_row = write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="duress",
-                          text=note or ctx._("(no note)"), now=ctx.now)
+                          text=note or ctx._("(no note)"), now=ctx.now, outbox=ctx.core.outbox)
     alert = ctx.core.escalation.raise_alert(ctx.session, hrd, "duress", ctx.now)
     note_row.alert_id = alert.id
     ctx.session.add(note_row)

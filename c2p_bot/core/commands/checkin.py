@@ -45,7 +45,7 @@ def do_checkin(ctx: Context, clock: CheckinClock, note_text: str, *, resolve_mis
         ctx.session.flush()
         if note_text:
             write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="checkin", text=note_text,
-                       now=ctx.now, checkin_id=checkin.id)
+                       now=ctx.now, checkin_id=checkin.id, outbox=ctx.core.outbox)
         ctx.audit("checkin", f"person:{hrd.id}", "late" if result.late else "on time")
         if resolve_missed:
             for alert in result.resolved:
@@ -218,7 +218,8 @@ def panic_command(ctx: Context, args: str) -> None:
     hrd = ctx.person
     assert hrd is not None and hrd.id is not None
     if args:
-        write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="panic", text=args, now=ctx.now)
+        write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="panic", text=args, now=ctx.now,
+                   outbox=ctx.core.outbox)
     alert = ctx.core.escalation.raise_alert(ctx.session, hrd, "panic", ctx.now)
     ctx.reply(ctx._("Alarm raised (alert #{id}). Your partners and the coordinators are being alerted now.")
               .format(id=alert.id), priority=5)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from c2p_bot.core.context import Context
-from c2p_bot.core.crypto import CryptoError, decode_public_key, encode_public_key
+from c2p_bot.core.crypto import CryptoError, check_public_key, decode_public_key, encode_public_key
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.pins_flow import start_pin_setup
 from c2p_bot.core.registry import registry
@@ -37,6 +37,13 @@ def key_command(ctx: Context, args: str) -> None:
     except CryptoError:
         ctx.reply(ctx._("That is not a public key. It starts with c2p-pk1: — copy the whole line that "
                         "c2p-bot keygen printed."))
+        return
+    try:
+        check_public_key(public)
+    except CryptoError:  # a low-order, non-canonical or off-curve point: nobody holds its private key
+        ctx.reply(ctx._("That key cannot be used: it is not a key anyone could hold, so notes sealed to it "
+                        "could never be opened. Nothing was changed. Run c2p-bot keygen again and send "
+                        "/key with the public key it prints."))
         return
     person.public_key, person.wrapped_private_key, person.key_mode = public, None, "own"
     ctx.session.add(person)

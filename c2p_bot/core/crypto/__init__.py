@@ -25,7 +25,14 @@ from .pins import (
     validate_pin,
     verify_pin,
 )
-from .sealing import KeyPair, generate_keypair, open_sealed, public_from_private, seal
+from .sealing import (
+    KeyPair,
+    check_public_key,
+    generate_keypair,
+    open_sealed,
+    public_from_private,
+    seal,
+)
 from .vault import open_secret, random_secret, reseal_secret, seal_secret
 
 __all__ = [
@@ -44,6 +51,7 @@ __all__ = [
     "TamperedError",
     "WrappedKeyPair",
     "armour",
+    "check_public_key",
     "dearmour",
     "decode_public_key",
     "encode_public_key",

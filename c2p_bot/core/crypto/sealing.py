@@ -18,7 +18,7 @@ from nacl.hash import blake2b
 from nacl.public import PrivateKey
 from nacl.utils import random
 
-from .errors import CryptoError, TamperedError
+from .errors import CryptoError, KeyFormatError, TamperedError
 
 VERSION = 1
 KEY_SIZE = 32
@@ -27,6 +27,16 @@ TAG_SIZE = bindings.crypto_aead_xchacha20poly1305_ietf_ABYTES
 _PERSON = b"c2p-seal-v1"
 _HEADER = bytes([VERSION])
 _MIN_LEN = 1 + KEY_SIZE + NONCE_SIZE + TAG_SIZE
+_P = 2**255 - 19
+# libsodium's X25519 points of small order (x25519_ref10.c), canonical: whatever the private key,
+# X25519 with one of them gives a result anyone can compute (0), and crypto_scalarmult refuses it.
+_LOW_ORDER = frozenset({
+    0,
+    1,
+    325606250916557431795983626356110631294008115727848805560023387167927233504,
+    39382357235489614581723060781553021112529911719440698176882885853963445705823,
+    _P - 1,
+})
 
 
 @dataclass(frozen=True, repr=False)
@@ -58,6 +68,30 @@ def _check_size(key: bytes, what: str) -> None:
         raise CryptoError(f"A {what} must be {KEY_SIZE} bytes", code="bad_key_size")
 
 
+def check_public_key(public: bytes) -> None:
+    """Refuse (:class:`KeyFormatError`) a public key nobody can hold a private key for.
+
+    A usable key is the canonical encoding of a point of Curve25519's prime-order group: what
+    ``crypto_scalarmult_base`` gives for any private key. No test seal can prove that (only the
+    private key could open it), so the point itself is checked: not one of the low-order points
+    (codes ``key_low_order``), canonical (``key_not_canonical``: below p, top bit clear), and a
+    point of the prime-order group, not of the twist or with a low-order part
+    (``key_not_on_curve``) — checked on the birationally equivalent Edwards point.
+    """
+    if not isinstance(public, bytes) or len(public) != KEY_SIZE:
+        raise KeyFormatError(f"A public key must be {KEY_SIZE} bytes", code="bad_key_size")
+    u = int.from_bytes(public, "little")
+    if (u & ((1 << 255) - 1)) % _P in _LOW_ORDER:
+        raise KeyFormatError("The public key is a point of low order", code="key_low_order")
+    if u >= _P:
+        raise KeyFormatError("The public key is not canonically encoded", code="key_not_canonical")
+    # Montgomery u -> Edwards y = (u - 1) / (u + 1); u + 1 != 0 here (u = p - 1 is low order).
+    y = (u - 1) * pow(u + 1, _P - 2, _P) % _P
+    if not bindings.crypto_core_ed25519_is_valid_point(y.to_bytes(KEY_SIZE, "little")):
+        raise KeyFormatError("The public key is not a point of the prime-order group",
+                             code="key_not_on_curve")
+
+
 def _check_context(context: bytes) -> None:
     if not isinstance(context, bytes) or not context:
         raise ValueError("context must be non-empty bytes")
@@ -79,6 +113,10 @@ def seal(plaintext: bytes, recipient_public: bytes, context: bytes) -> bytes:
     can open it, and only under the same ``context``."""
     _check_size(recipient_public, "recipient public key")
     _check_context(context)
+    try:
+        check_public_key(recipient_public)
+    except KeyFormatError as error:
+        raise CryptoError("Invalid recipient public key", code="bad_public_key") from error
     ephemeral = PrivateKey.generate()
     ephemeral_pk = bytes(ephemeral.public_key)
     try:
