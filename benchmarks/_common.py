@@ -1,8 +1,9 @@
-"""Shared helpers for the escalation and priority benchmarks (not tests).
+"""Shared helpers for the benchmarks (not tests).
 
 Databases (a migrated SQLite temp file, or a database on a PostgreSQL server: a throwaway one
 from tests/support/postgres.py with ``--postgres``, or ``--postgres-url``), fast bulk
-population with SQLAlchemy Core, percentiles, peak RSS and table printing.
+population with SQLAlchemy Core, readers' keys and sealed check-in notes written through the
+real check-in path, percentiles, peak RSS and table printing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import resource
 import secrets
 import shutil
 import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,9 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if sys.path[0] != str(ROOT):  # before benchmarks/ (its matching.py would shadow the package)
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import bindparam, insert, text, update  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
+from c2p_bot.core.crypto import Kek, load_or_create_key_file, new_person_keys  # noqa: E402
+from c2p_bot.core.notes import person_context  # noqa: E402
 from storage.engine import make_engine, normalise_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import CheckinClock, Identity, Match, Person  # noqa: E402
@@ -232,9 +236,18 @@ def person_row(pid: int, role: str, now: datetime, rng: random.Random, kind: str
     }
 
 
-def identity_row(iid: int, pid: int, now: datetime) -> dict[str, Any]:
-    return {"id": iid, "person_id": pid, "platform": PLATFORM, "platform_user_id": f"u{pid}",
-            "chat_id": f"chat-{pid}", "created_at": now, "last_seen_at": now, "unreachable_at": None}
+def sender_and_chat(pid: int, platform: str = PLATFORM) -> tuple[str, str]:
+    """The (platform user id, chat id) of a person's one identity: Telegram's are numbers (a
+    private chat's id is the user's id), the memory transport's are names."""
+    if platform == "telegram":
+        return str(700_000_000 + pid), str(700_000_000 + pid)
+    return f"u{pid}", f"chat-{pid}"
+
+
+def identity_row(iid: int, pid: int, now: datetime, platform: str = PLATFORM) -> dict[str, Any]:
+    user, chat = sender_and_chat(pid, platform)
+    return {"id": iid, "person_id": pid, "platform": platform, "platform_user_id": user,
+            "chat_id": chat, "created_at": now, "last_seen_at": now, "unreachable_at": None}
 
 
 @dataclass
@@ -246,9 +259,10 @@ class People:
 
 
 def populate_people(engine: Engine, *, hrds: int, partners: int, coordinators: int, seed: int,
-                    now: datetime, unmatched: float = 0.2, two_partners: float = 0.2) -> People:
-    """Coordinators, partners and HRDs (active, one 'memory' identity each) and active matches:
-    a share of HRDs has no partner (their alerts go to the coordinators), some have two."""
+                    now: datetime, unmatched: float = 0.2, two_partners: float = 0.2,
+                    platform: str = PLATFORM) -> People:
+    """Coordinators, partners and HRDs (active, one identity each on ``platform``) and active
+    matches: a share of HRDs has no partner (their alerts go to the coordinators), some have two."""
     rng = random.Random(seed)
     people: list[dict[str, Any]] = []
     coordinator_ids = list(range(1, coordinators + 1))
@@ -259,7 +273,7 @@ def populate_people(engine: Engine, *, hrds: int, partners: int, coordinators: i
     people += [person_row(pid, "partner", now, rng, kind=rng.choice(kinds)) for pid in partner_ids]
     people += [person_row(pid, "hrd", now, rng) for pid in hrd_ids]
     bulk(engine, Person.__table__, people)
-    bulk(engine, Identity.__table__, [identity_row(p["id"], p["id"], now) for p in people])
+    bulk(engine, Identity.__table__, [identity_row(p["id"], p["id"], now, platform) for p in people])
     partners_of: dict[int, list[int]] = {}
     matches: list[dict[str, Any]] = []
     for hid in hrd_ids:
@@ -293,3 +307,81 @@ def populate_clocks(engine: Engine, rows: list[dict[str, Any]]) -> None:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# -- keys and sealed notes -------------------------------------------------------------------
+
+
+def new_key_file(path: Path) -> Kek:
+    """A fresh KEK in a 0600 key file (the production custody): the parent populates with it, and
+    each worker loads it with :func:`load_key_file`, so both seal and open with the same key."""
+    return load_or_create_key_file(path, create=True)
+
+
+def load_key_file(path: str | Path) -> Kek:
+    return load_or_create_key_file(path, create=False)
+
+
+def issue_reader_keys(engine: Engine, kek: Kek, person_ids: Sequence[int]) -> None:
+    """Give people a custodial key pair the way the core does on registration
+    (``notes.issue_keys``: X25519, private half wrapped by the KEK under ``person:<id>``)."""
+    rows = []
+    for pid in person_ids:
+        pair = new_person_keys(kek, person_context(pid))
+        rows.append({"pid": pid, "public": pair.public, "wrapped": pair.wrapped_private})
+    table = Person.__table__
+    statement = update(table).where(table.c.id == bindparam("pid")).values(
+        public_key=bindparam("public"), wrapped_private_key=bindparam("wrapped"), key_mode="custodial")
+    with engine.begin() as conn:
+        for part in chunks(rows):
+            conn.execute(statement, part)
+
+
+NOTE_WORDS = ("left the office", "meeting the lawyer", "car outside again", "moved to the safe house",
+              "phone battery low", "court hearing postponed", "travelling north", "all quiet today",
+              "police at the checkpoint", "with family tonight")
+
+
+def note_text(pid: int, rng: random.Random) -> str:
+    """A check-in note of realistic length (60–140 characters), different for every HRD."""
+    words = " ; ".join(rng.sample(NOTE_WORDS, 3))
+    return f"{words} (#{pid}, ref {rng.randrange(10**6):06d})"
+
+
+def checkin_through_core(url: str, kek: Kek, checkins: Sequence[tuple[int, datetime, str]],
+                         platform: str = PLATFORM) -> float:
+    """Each (HRD id, moment, note) checks in with ``/checkin NOTE`` at that moment, through the
+    production path: ``build_runtime`` and ``Runtime.handle`` with an ``Incoming`` as a transport
+    makes it (a FakeClock set to the moment), so the note is sealed by the core to every reader
+    (``notes.write_note``). The HRD's clock must have a last check-in before the moment. Returns
+    the seconds it took."""
+    import asyncio
+
+    from c2p_bot.app import build_runtime
+    from c2p_bot.config import parse_config
+    from c2p_bot.core.clock import FakeClock
+    from c2p_bot.core.events import Incoming
+    from c2p_bot.core.keyring import Keyring
+
+    engine = make_engine(url)
+    clock = FakeClock()
+    runtime = build_runtime(parse_config({}, env={}), engine, clock, Keyring(engine, kek))
+    started = time.perf_counter()
+
+    async def run() -> None:
+        for pid, moment, note in checkins:
+            clock.set(moment)
+            user, chat = sender_and_chat(pid, platform)
+            await runtime.handle(Incoming(platform=platform, sender_id=user, chat_id=chat,
+                                          text=f"/checkin {note}".rstrip(), sent_at=moment,
+                                          event_id=f"m:{chat}:seed"))
+
+    asyncio.run(run())
+    took = time.perf_counter() - started
+    with engine.connect() as conn:
+        noted = conn.execute(text("SELECT count(DISTINCT subject_id) FROM note WHERE kind = 'checkin'")).scalar()
+    engine.dispose()
+    wanted = len({pid for pid, _m, note in checkins if note})
+    if (noted or 0) < wanted:
+        raise RuntimeError(f"only {noted} of {wanted} HRDs have a sealed note after checking in")
+    return took
