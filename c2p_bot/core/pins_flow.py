@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from c2p_bot.core.alerts import recipients
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import FLOWS, conversation_data, start_conversation
 from c2p_bot.core.crypto import DEFAULT_PIN_PARAMS, PinHashParams, hash_pin, match_pin, validate_pin, verify_pin
+from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import write_note
-from storage.models import CheckinClock, Conversation, Person
+from storage.models import Alert, CheckinClock, Conversation, Person
 
 FLOW = "pin"
 WRONG_PIN_LIMIT = 3
@@ -53,7 +55,7 @@ def problem_text(_: Translate, code: str) -> str:
 
 def checkin_with_pin(ctx: Context, clock: CheckinClock, args: str) -> None:
     """``/checkin PIN [note]`` for someone who has set a PIN."""
-    from c2p_bot.core.commands.checkin import do_checkin
+    from c2p_bot.core.commands.checkin import do_checkin, record_and_reply
 
     hrd = ctx.person
     assert hrd is not None and hrd.id is not None
@@ -74,16 +76,41 @@ def checkin_with_pin(ctx: Context, clock: CheckinClock, args: str) -> None:
         return
     clock.wrong_pins, clock.wrong_pin_window_start = 0, None
     if outcome == "checkin":
-        ctx.reply(do_checkin(ctx, clock, note))
+        do_checkin(ctx, clock, note)
         return
-    # Duress: exactly what a normal check-in shows, and a silent alarm.
-    reply = do_checkin(ctx, clock, "", resolve_missed=False)
+    # Duress: exactly what a normal check-in shows (the same reply, queued first), and a silent alarm.
+    recorded = record_and_reply(ctx, clock, "")
     note_row = write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="duress",
                           text=note or ctx._("(no note)"), now=ctx.now, outbox=ctx.core.outbox)
     alert = ctx.core.escalation.raise_alert(ctx.session, hrd, "duress", ctx.now)
     note_row.alert_id = alert.id
     ctx.session.add(note_row)
-    ctx.reply(reply)
+    fold_into_duress(ctx, recorded.missed, alert)
+
+
+def fold_into_duress(ctx: Context, missed: list[Alert], alarm: Alert) -> None:
+    """Close the missed alerts a coerced check-in answers, as a free check-in would (so the HRD's
+    ``/status`` and everything after it look the same), but not as an all-clear: the escalation
+    goes on as the duress alert, which reaches every step at once and repeats until a coordinator
+    resolves it. Whoever was alerted about a missed alert is told where it went."""
+    hrd = ctx.person
+    assert hrd is not None
+    for old in missed:
+        told = recipients(ctx.session, old)
+        old.status, old.resolved_at, old.resolved_by, old.next_step_at = "resolved", ctx.now, None, None
+        ctx.session.add(old)
+        ctx.audit("alert_folded", f"alert:{old.id}", f"into=alert:{alarm.id}")
+        for person in told:
+            if person.id == hrd.id:
+                continue
+
+            def render(_: Translate, old_id: int = old.id or 0) -> str:
+                return _("Alert #{old} about {alias} continues as duress alert #{new}: their check-in "
+                         "was made with the duress PIN, so it is not an all-clear. Acknowledge with "
+                         "/ack {new}.").format(old=old_id, alias=hrd.alias or "?", new=alarm.id)
+
+            ctx.tell(person, render, key=f"alert:{old.id}:folded:{person.id}", kind="alert",
+                     alert_id=alarm.id, priority=Priority.DURESS)
 
 
 def _wrong_pin(ctx: Context, clock: CheckinClock) -> None:
@@ -94,10 +121,11 @@ def _wrong_pin(ctx: Context, clock: CheckinClock) -> None:
         clock.wrong_pins, clock.wrong_pin_window_start = 0, ctx.now
     clock.wrong_pins += 1
     ctx.audit("wrong_pin", f"person:{hrd.id}", f"count={clock.wrong_pins}")
+    # The same answer, at the same speed, whether or not this wrong PIN raises the alarm.
+    ctx.reply(ctx._("That PIN is not right. Please try again: /checkin PIN"), priority=Priority.DURESS)
     if clock.wrong_pins == WRONG_PIN_LIMIT:
         ctx.core.escalation.raise_alert(ctx.session, hrd, "wrong_pin", ctx.now)
     ctx.session.add(clock)
-    ctx.reply(ctx._("That PIN is not right. Please try again: /checkin PIN"))
 
 
 # -- /pin: setting PINs ----------------------------------------------------------------------
@@ -131,11 +159,12 @@ class PinFlow:
                 ctx.session.delete(conversation)
                 _wrong_pin(ctx, clock)
                 return
-            if outcome == "duress":  # coerced into changing the PIN: play along, raise the alarm
-                ctx.core.escalation.raise_alert(ctx.session, hrd, "duress", ctx.now)
             conversation.step = "checkin"
             ctx.session.add(conversation)
-            ctx.reply(ctx._("Choose a new check-in PIN: 4 to 12 digits."))
+            # The same answer, queued first, whichever PIN it was.
+            ctx.reply(ctx._("Choose a new check-in PIN: 4 to 12 digits."), priority=Priority.DURESS)
+            if outcome == "duress":  # coerced into changing the PIN: play along, raise the alarm
+                ctx.core.escalation.raise_alert(ctx.session, hrd, "duress", ctx.now)
             return
         problem = validate_pin(pin)
         if problem is not None:

@@ -6,6 +6,7 @@ Flow diagram: docs/flows/checkin.md.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
@@ -13,6 +14,7 @@ from sqlmodel import col, select
 from c2p_bot.core.checkins import ensure_clock, record_checkin, restart_clock, schedule_of
 from c2p_bot.core.context import Context
 from c2p_bot.core.durations_text import parse_duration_arg
+from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import write_note
 from c2p_bot.core.pins_flow import checkin_with_pin
@@ -33,8 +35,27 @@ def checkin_reply(_: Translate, due_text: str) -> str:
     return _("Checked in. Thank you. Your next check-in is due {due}.").format(due=due_text)
 
 
-def do_checkin(ctx: Context, clock: CheckinClock, note_text: str, *, resolve_missed: bool = True) -> str:
-    """Record a check-in and its note; resolve a missed alert; returns the reply text."""
+# A check-in's answer goes out before anything the check-in sets off (a duress alarm to every step,
+# alerts resolved): a coerced HRD's reply must come as fast as a free one's, so every check-in
+# reply has this priority and is queued before the alarm.
+CHECKIN_REPLY_PRIORITY = Priority.DURESS
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A check-in recorded: the reply to show, and the missed alerts it answers."""
+
+    reply: str
+    missed: list[Alert]
+    sent_at: datetime
+
+
+def record_and_reply(ctx: Context, clock: CheckinClock, note_text: str) -> Recorded:
+    """Record a check-in and its note and queue the one reply every check-in gets.
+
+    Nothing here depends on which PIN was used: the duress path calls this too, then raises its
+    alarm (and folds the missed alerts into it) instead of :func:`resolve_missed`.
+    """
     hrd = ctx.person
     assert hrd is not None and hrd.id is not None
     sent_at = min(ctx.incoming.sent_at or ctx.now, ctx.now)
@@ -47,13 +68,25 @@ def do_checkin(ctx: Context, clock: CheckinClock, note_text: str, *, resolve_mis
             write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="checkin", text=note_text,
                        now=ctx.now, checkin_id=checkin.id, outbox=ctx.core.outbox)
         ctx.audit("checkin", f"person:{hrd.id}", "late" if result.late else "on time")
-        if resolve_missed:
-            for alert in result.resolved:
-                others = ctx.core.escalation.resolve(ctx.session, alert, hrd, ctx.now)
-                for person in others:
-                    ctx.tell(person, _resolved_text(hrd.alias or "", sent_at, alert.id or 0, person.timezone),
-                             key=f"alert:{alert.id}:resolved-by-checkin:{person.id}", kind="alert-closed")
-    return checkin_reply(ctx._, both(clock.next_due, clock.timezone))
+    reply = checkin_reply(ctx._, both(clock.next_due, clock.timezone))
+    ctx.reply(reply, priority=CHECKIN_REPLY_PRIORITY)
+    return Recorded(reply, [] if result.stale else list(result.resolved), sent_at)
+
+
+def resolve_missed(ctx: Context, recorded: Recorded) -> None:
+    """A free check-in closes the missed alerts it answers and tells whoever was alerted."""
+    hrd = ctx.person
+    assert hrd is not None
+    for alert in recorded.missed:
+        others = ctx.core.escalation.resolve(ctx.session, alert, hrd, ctx.now)
+        for person in others:
+            ctx.tell(person, _resolved_text(hrd.alias or "", recorded.sent_at, alert.id or 0, person.timezone),
+                     key=f"alert:{alert.id}:resolved-by-checkin:{person.id}", kind="alert-closed")
+
+
+def do_checkin(ctx: Context, clock: CheckinClock, note_text: str) -> None:
+    """A normal check-in: record it, reply, resolve the missed alerts it answers."""
+    resolve_missed(ctx, record_and_reply(ctx, clock, note_text))
 
 
 def _resolved_text(alias: str, sent_at: datetime, alert_id: int, zone: str) -> Callable[[Translate], str]:
@@ -72,7 +105,7 @@ def checkin_command(ctx: Context, args: str) -> None:
     if ctx.person.pin_hash:
         checkin_with_pin(ctx, clock, args)
         return
-    ctx.reply(do_checkin(ctx, clock, args))
+    do_checkin(ctx, clock, args)
 
 
 @registry.command("status", roles=HRD, help=N_("Show your next check-in, pause and open alerts."))
