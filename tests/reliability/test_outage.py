@@ -1,7 +1,8 @@
 """Scenario 3 — outage: the Telegram server answers 5xx for a long stretch (15 minutes with
 --full; 15 seconds in the test command). Pass: nothing lost; escalations fail over to the
 person's other identity (a memory transport stands in for Matrix here; the Matrix transport
-itself is tested against Synapse in tests/matrix) or, with none, to the next step."""
+itself is tested against Synapse in tests/matrix) or, with none, to the next step.
+Telegram is paced as in production (TELEGRAM_PACING: 30 msg/s, 1 msg/s per chat)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from c2p_bot.core.crypto import Kek
+from c2p_bot.transports.telegram import TELEGRAM_PACING
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import CheckinClock, Identity, Match, OutboxMessage, Person
@@ -28,7 +30,7 @@ async def test_telegram_outage_fails_over_and_loses_nothing(tmp_path: Path, full
     engine = make_engine(url)
     async with FakeBotApi() as api:
         bot = TelegramBot(api, engine, Kek.generate())
-        await bot.start(memory=True)
+        await bot.start(memory=True, pacing=TELEGRAM_PACING)  # production pacing, as `c2p-bot run`
         paul_tg, quinn_tg = api.user("paul"), api.user("quinn")
         now = bot.clock.now()
         with Session(engine) as session:
