@@ -34,10 +34,6 @@ from c2p_bot.transports.telegram import TelegramTransport, attach_telegram
 from storage.models import Identity, OutboxMessage, Person
 from tests.telegram_api import FakeBotApi, FakeUser, RecordedMessage
 
-# Per-chat pacing shortened so a test is not one second per message (the real value, 1 s, is
-# checked in test_transport_unit); the 30/s overall limit stays.
-FAST_PACING = Pacing(per_second=30, per_chat_interval=0.05)
-
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
     """Poll ``predicate`` (for database state, which the fake server cannot signal)."""
@@ -99,9 +95,11 @@ class TelegramBot:
         assert self._transport is not None, "bot not started"
         return self._transport
 
-    async def start(self, *, pacing: Pacing | None = FAST_PACING, memory: bool = False,
-                    runtime_first: bool = False, between: Callable[[], Any] | None = None) -> None:
-        """Build a fresh runtime and transport on the database, and start both."""
+    async def start(self, *, pacing: Pacing | None = None, memory: bool = False,
+                    runtime_first: bool = False, between: Callable[[], Any] | None = None,
+                    connected: bool = True) -> None:
+        """Build a fresh runtime and transport on the database, and start both. ``pacing``
+        None is the production pacing (TELEGRAM_PACING), which the fake's limits expect."""
         runtime = build_runtime(self.config, self.engine, self.clock, Keyring(self.engine, self.kek))
         if memory:
             self.memory = MemoryTransport()
@@ -119,6 +117,8 @@ class TelegramBot:
         else:
             await transport.start()
             await runtime.start()
+        if connected:  # start() returns at once; most tests want Telegram connected first
+            await eventually(lambda: transport.connected, timeout=10, what="telegram connected")
 
     async def stop(self) -> None:
         if self._transport is not None:

@@ -130,7 +130,8 @@ async def test_delete_message_rows_delete_on_telegram(bot: TelegramBot) -> None:
     # A long text goes out in parts; deleting it deletes every part.
     long_text = ("word " * 1000 + "\n") * 2
     bot.enqueue(amina, long_text, key="t:long")
-    row = await eventually(lambda: (r := bot.outbox_row("t:long")).platform_message_id and r)
+    # One part a second (Telegram's limit per chat), so a few seconds.
+    row = await eventually(lambda: (r := bot.outbox_row("t:long")).platform_message_id and r, timeout=15)
     parts = [int(i) for i in row.platform_message_id.split(",")]
     assert len(parts) == len(split_text(long_text)) >= 3
     assert " ".join(texts(api, amina, "word")).split() == long_text.split()

@@ -1,9 +1,12 @@
 """Map python-telegram-bot errors to the core's :class:`DeliveryError`.
 
-- ``RetryAfter`` (429): retry after the given seconds; the dispatcher pauses only that chat.
+- ``RetryAfter`` (429): retry after the given seconds, with no scope: Telegram does not say
+  whether the limit was the chat's or the bot's, so the dispatcher judges from its own pacing.
 - ``Forbidden`` (blocked, deactivated, never started, kicked) and ``BadRequest`` saying the chat
   or user does not exist: permanent, so the core marks the identity unreachable and fails over.
 - ``TimedOut``, ``NetworkError``, 5xx and anything else: transient, retried with backoff.
+- ``deleteMessage``: "message to delete not found" means already gone (done); "message can't
+  be deleted" (past 48 hours) is a permanent failure of that deletion (see the transport).
 """
 
 from __future__ import annotations
@@ -39,10 +42,12 @@ PERMANENT_BAD_REQUESTS = (
 # deleteMessage answers that mean "nothing left to delete": treat as done, never retry.
 GONE_ON_DELETE = (
     "message to delete not found",
-    "message can't be deleted",
     "message identifier is not specified",
     "message_id_invalid",
 )
+# deleteMessage answers that mean "it is still there and will stay": past the 48 hours in which
+# a bot may delete a message ("...for everyone"), or no right to delete it. A failure, not done.
+REFUSED_DELETE = ("message can't be deleted",)
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -56,8 +61,15 @@ def retry_after_seconds(error: RetryAfter) -> float:
 
 
 def is_gone_on_delete(error: BadRequest) -> bool:
+    """The message to delete is not there (any more): the deletion has nothing left to do."""
     text = error.message.lower()
     return any(marker in text for marker in GONE_ON_DELETE)
+
+
+def is_refused_delete(error: BadRequest) -> bool:
+    """Telegram will not delete the message (too old, or no right to): it stays in the chat."""
+    text = error.message.lower()
+    return any(marker in text for marker in REFUSED_DELETE)
 
 
 def to_delivery_error(error: TelegramError) -> DeliveryError:

@@ -9,9 +9,10 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -34,9 +35,16 @@ from c2p_bot.core.i18n import gettext_for
 from c2p_bot.core.invites import normalise_code
 from c2p_bot.core.roles import Role
 from c2p_bot.core.runtime import Runtime
-from c2p_bot.transports.telegram.errors import is_gone_on_delete, retry_after_seconds, to_delivery_error
+from c2p_bot.transports.redaction import install_library_log_redaction
+from c2p_bot.transports.telegram.errors import (
+    is_gone_on_delete,
+    is_refused_delete,
+    retry_after_seconds,
+    to_delivery_error,
+)
 from c2p_bot.transports.telegram.formatting import build_keyboard, split_text
 from c2p_bot.transports.telegram.menus import commands_for_role, stranger_commands
+from c2p_bot.transports.telegram.plumbing import ArrivalLog, ArrivalQueue, DrainMarker, describe_error
 
 if TYPE_CHECKING:
     from c2p_bot.core.context import Context
@@ -49,7 +57,14 @@ PLATFORM = "telegram"
 TELEGRAM_PACING = Pacing(per_second=30, per_chat_interval=1.0)
 ALLOWED_UPDATES = ["message", "callback_query"]
 SEEN_UPDATES = 4096  # update ids remembered to skip exact re-deliveries cheaply
-READY_WAIT = 30.0  # seconds deliver() waits for start() before reporting a transient failure
+NOT_CONNECTED_WAIT = 1.0  # seconds deliver() waits for the connection before failing (transient)
+CONNECT_BACKOFF_FIRST, CONNECT_BACKOFF_MAX = 1.0, 60.0  # seconds between connection attempts
+INVALID_TOKEN_RETRY = 900.0  # a refused token is checked again this rarely
+STOP_STEP = 3.0  # bound on each step of stop()
+WEBHOOK_DRAIN_POLL = 0.25  # seconds between getWebhookInfo calls while catching up
+WEBHOOK_DRAIN_LIMIT = 300.0  # give up waiting for the webhook backlog after this long
+MENU_FALLBACK_DELAY = 1.0  # menus asked for outside a handled message start after this
+MAX_DELETE_AFTER = timedelta(hours=47)  # Telegram lets a bot delete a message for 48 h
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -70,31 +85,43 @@ BACKLOG_BATCH = 100  # getUpdates' default limit: a shorter batch means the back
 class TelegramTransport:
     """Receives updates (long polling, or a webhook when configured) and delivers outbox rows.
 
-    One instance is started once: ``await start()`` ... ``await stop()``.
+    One instance is started once: ``await start()`` ... ``await stop()``. ``start()`` returns at
+    once: connecting (getMe, the default menu, polling or the webhook) happens in the background
+    and is retried with backoff, so an unreachable Bot API never holds up the rest of the bot.
     """
 
     platform = PLATFORM
 
-    def __init__(self, runtime: Runtime, config: TelegramConfig) -> None:
+    def __init__(self, runtime: Runtime, config: TelegramConfig, pacing: Pacing | None = None) -> None:
         if not config.token:
             raise ValueError("telegram.token is not set")
+        install_library_log_redaction()
         self.runtime = runtime
         self.core = runtime.core
         self.config = config
-        builder = ApplicationBuilder().token(config.token).job_queue(None)
+        self.pacing = pacing or TELEGRAM_PACING
+        self._arrivals = ArrivalLog(self.core.clock.now)
+        builder = (ApplicationBuilder().token(config.token).job_queue(None)
+                   .update_queue(ArrivalQueue(self._arrivals)))
         if config.base_url:
             builder = builder.base_url(config.base_url)
         self.app: AnyApplication = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_ptb_update))
+        self.app.add_handler(TypeHandler(DrainMarker, self._on_drain_marker))
         self.username: str | None = None
         self._ready = asyncio.Event()
         self._stop_event = asyncio.Event()
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._offset: int | None = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self._catch_up_task: asyncio.Task[None] | None = None
         self._poll_task: asyncio.Task[None] | None = None
         self._waiting_for_updates = False
         self._background: set[asyncio.Task[None]] = set()
+        self._menus_due: list[Coroutine[Any, Any, None]] = []  # from the core thread
+        self._menus_lock = threading.Lock()
         self._partial: dict[str, list[int]] = {}  # message ids already sent of a split message
         self._webhook_secret: str | None = None
         # Set once the updates that waited while the bot was down have been handled, so that
@@ -104,10 +131,40 @@ class TelegramTransport:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect (getMe), publish the bot's name and invite links, set the default menu, and
-        start receiving updates."""
+        """Start connecting in the background and return at once (see the class docstring)."""
         quiet_http_logging()
-        await self._initialize()
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        self._stop_event.clear()
+        self._connect_task = asyncio.create_task(self._connect_loop(), name="telegram-connect")
+
+    @property
+    def connected(self) -> bool:
+        return self._ready.is_set()
+
+    async def _connect_loop(self) -> None:
+        """Connect, retrying with backoff; each failure is one log line without a traceback."""
+        delay = CONNECT_BACKOFF_FIRST
+        while not self._stopping:
+            try:
+                await self._connect()
+                return
+            except asyncio.CancelledError:
+                raise
+            except InvalidToken:
+                log.error("telegram: the Bot API refused the bot token; Telegram stays off (checking "
+                          "again in %.0f minutes)", INVALID_TOKEN_RETRY / 60)
+                wait = INVALID_TOKEN_RETRY
+            except Exception as error:  # any failure (httpx, OSError, a bad base_url, ...)
+                log.warning("telegram: cannot connect to the Bot API (%s); retrying in %.0fs",
+                            describe_error(error, self.config.token), delay)
+                wait, delay = delay, min(CONNECT_BACKOFF_MAX, delay * 2)
+            await self._undo_partial_connect()
+            if await self._sleep(wait):
+                return
+
+    async def _connect(self) -> None:
+        await self.app.initialize()  # getMe
         bot = self.app.bot
         self.username = bot.username
         self.core.bot_names = {bot.username}
@@ -125,91 +182,130 @@ class TelegramTransport:
                 webhook_url=self.config.webhook_url,
                 secret_token=self._webhook_secret,
                 allowed_updates=ALLOWED_UPDATES,
-                bootstrap_retries=5,
             )
-            log.info("telegram: receiving updates by webhook as @%s", self.username)
+            self._ready.set()
+            if not self.caught_up.is_set():
+                self._catch_up_task = asyncio.create_task(self._drain_webhook_backlog(),
+                                                          name="telegram-catch-up")
+            log.info("telegram: connected as @%s; receiving updates by webhook", self.username)
         else:
             with contextlib.suppress(TelegramError):
                 await bot.delete_webhook(drop_pending_updates=False)
             self._poll_task = asyncio.create_task(self._poll(), name="telegram-poll")
-            log.info("telegram: polling for updates as @%s", self.username)
-        self._ready.set()
+            self._ready.set()
+            log.info("telegram: connected as @%s; polling for updates", self.username)
 
-    async def _initialize(self) -> None:
-        """``Application.initialize`` (which calls getMe), retried while Telegram is unreachable."""
-        delay = 1.0
-        while True:
-            try:
-                await self.app.initialize()
-                return
-            except InvalidToken:
-                raise
-            except TelegramError as error:
-                if self._stopping:
-                    raise
-                log.warning("telegram: cannot reach the Bot API (%s); retrying in %.0fs",
-                            type(error).__name__, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_event.wait(), delay)
-            delay = min(30.0, delay * 2)
+    async def _undo_partial_connect(self) -> None:
+        """After a failed attempt: stop what did start, so the next attempt starts cleanly."""
+        updater = self.app.updater
+        with contextlib.suppress(Exception):
+            if updater is not None and updater.running:
+                await asyncio.wait_for(updater.stop(), STOP_STEP)
+        with contextlib.suppress(Exception):
+            if self.app.running:
+                await asyncio.wait_for(self.app.stop(), STOP_STEP)
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless stopping first; returns whether stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_event.wait(), seconds)
+        return self._stopping
 
     async def stop(self) -> None:
         """Stop receiving (finishing the update being handled), confirm what was handled, and
-        shut the application down. Updates fetched but not handled are fetched again next time."""
+        shut the application down, in a few seconds whatever the state (connecting, backing
+        off, polling). Updates fetched but not handled are fetched again next time."""
         self._stopping = True
         self._stop_event.set()
         self._ready.clear()
+        for task in (self._connect_task, self._catch_up_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._connect_task = self._catch_up_task = None
         if self._poll_task is not None:
             if self._waiting_for_updates:
                 self._poll_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            done, _pending = await asyncio.wait({self._poll_task}, timeout=STOP_STEP)
+            if not done:
+                self._poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._poll_task
             self._poll_task = None
             await self._confirm_handled()
-        updater = self.app.updater
-        if updater is not None and updater.running:
-            await updater.stop()
-        if self.app.running:
-            await self.app.stop()  # handles updates a webhook already queued
+        await self._undo_partial_connect()  # the webhook server; updates a webhook already queued
         if self._background:
-            await asyncio.wait(self._background, timeout=5.0)
+            await asyncio.wait(self._background, timeout=STOP_STEP)
             for task in list(self._background):
                 task.cancel()
-        with contextlib.suppress(TelegramError):
-            await self.app.shutdown()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.app.shutdown(), STOP_STEP)
 
     async def _confirm_handled(self) -> None:
         if self._offset is None:
             return
         try:
-            await self.app.bot.get_updates(offset=self._offset, timeout=timedelta(0), limit=1,
-                                           allowed_updates=ALLOWED_UPDATES)
-        except TelegramError as error:
+            await asyncio.wait_for(self.app.bot.get_updates(
+                offset=self._offset, timeout=timedelta(0), limit=1, allowed_updates=ALLOWED_UPDATES),
+                STOP_STEP)
+        except Exception as error:
             log.info("telegram: could not confirm handled updates (%s); they will be "
                      "de-duplicated when fetched again", type(error).__name__)
 
     async def _wait_ready(self) -> None:
-        """Wait for :meth:`start` (deliveries may begin first); fail fast once stopping, so a
-        message claimed at shutdown is retried soon rather than after its lease runs out."""
+        """Wait briefly for the connection (deliveries may begin first); while Telegram is not
+        connected, fail fast with a transient error so the dispatcher retries later."""
         if self._ready.is_set():
             return
         if not self._stopping:
             waits = {asyncio.ensure_future(event.wait()) for event in (self._ready, self._stop_event)}
             try:
-                await asyncio.wait(waits, timeout=READY_WAIT, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waits, timeout=NOT_CONNECTED_WAIT, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiting in waits:
                     waiting.cancel()
         if not self._ready.is_set():
-            raise DeliveryError("telegram: transport not running")
+            raise DeliveryError("telegram: not connected")
 
     async def wait_caught_up(self, timeout: float) -> bool:
-        """Wait until the backlog of updates is handled (webhook mode: at once)."""
-        if self.config.webhook_url:
-            return True
+        """Wait until the updates that waited while the bot was down are handled (polling: a
+        short batch was handled; webhook: Telegram reports none pending and those it pushed
+        were handled)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.caught_up.wait(), timeout)
         return self.caught_up.is_set()
+
+    async def _drain_webhook_backlog(self) -> None:
+        """Webhook mode: poll getWebhookInfo until nothing is pending, then make sure what was
+        pushed so far was handled (a marker queued behind it comes out handled), within a bound."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WEBHOOK_DRAIN_LIMIT
+        while not self._stopping and loop.time() < deadline:
+            try:
+                info = await self.app.bot.get_webhook_info()
+            except Exception as error:
+                log.info("telegram: getWebhookInfo failed (%s)", type(error).__name__)
+            else:
+                if info.pending_update_count == 0 and await self._queue_drained():
+                    self.caught_up.set()
+                    return
+            if await self._sleep(WEBHOOK_DRAIN_POLL):
+                return
+        if not self._stopping:
+            log.warning("telegram: updates still pending after %.0fs of webhook delivery",
+                        WEBHOOK_DRAIN_LIMIT)
+
+    async def _queue_drained(self) -> bool:
+        marker = DrainMarker()
+        await self.app.update_queue.put(marker)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(marker.handled.wait(), WEBHOOK_DRAIN_LIMIT)
+        return marker.handled.is_set()
+
+    async def _on_drain_marker(self, marker: object, context: object) -> None:
+        if isinstance(marker, DrainMarker):
+            marker.handled.set()
 
     def invite_link(self, code: str) -> str:
         """The deep link that opens the bot and sends ``/start CODE``."""
@@ -221,11 +317,8 @@ class TelegramTransport:
         """Long polling that handles each update before confirming it (by the next offset)."""
         delay = 0.0
         while not self._stopping:
-            if delay:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop_event.wait(), delay)
-                if self._stopping:
-                    return
+            if delay and await self._sleep(delay):
+                return
             self._waiting_for_updates = True
             try:
                 updates = await self.app.bot.get_updates(
@@ -248,25 +341,53 @@ class TelegramTransport:
                 log.warning("telegram: getUpdates failed (%s)", type(error).__name__)
                 delay = min(30.0, max(0.5, delay * 2))
                 continue
-            except Exception:
-                log.exception("telegram: getUpdates failed")
-                delay = min(30.0, max(0.5, delay * 2))
+            except Exception as error:  # an update PTB cannot read: read them one by one
+                log.warning("telegram: could not read a batch of updates (%s)", type(error).__name__)
+                delay = 0.0 if await self._poll_one_by_one() else min(30.0, max(0.5, delay * 2))
                 continue
             finally:
                 self._waiting_for_updates = False
             delay = 0.0
+            received = self.core.clock.now()  # when they reached the bot, whatever handling takes
             for update in updates:
                 if self._stopping:
                     return
-                await self._on_update(update)
+                await self._on_update(update, received)
                 self._offset = update.update_id + 1
             if len(updates) < BACKLOG_BATCH:
                 self.caught_up.set()
 
+    async def _poll_one_by_one(self) -> bool:
+        """Fetch the batch raw and parse each update alone, skipping (one log line, no content)
+        any that cannot be read, so that one bad update never blocks the others. Returns
+        whether the batch was fetched."""
+        try:
+            raw = await self.app.bot.do_api_request(
+                "getUpdates", api_kwargs={"offset": self._offset, "timeout": 0,
+                                          "allowed_updates": ALLOWED_UPDATES})
+        except Exception as error:
+            log.warning("telegram: getUpdates failed (%s)", type(error).__name__)
+            return False
+        received = self.core.clock.now()
+        for data in raw if isinstance(raw, list) else []:
+            update_id = data.get("update_id") if isinstance(data, dict) else None
+            if not isinstance(update_id, int):
+                continue
+            try:
+                update = Update.de_json(data, self.app.bot)
+            except Exception as error:
+                log.error("telegram: skipped update %s, which could not be read (%s)",
+                          update_id, type(error).__name__)
+            else:
+                if update is not None:
+                    await self._on_update(update, received)
+            self._offset = update_id + 1
+        return True
+
     async def _on_ptb_update(self, update: object, context: object) -> None:
-        """Webhook mode: PTB's update queue hands every update here."""
+        """Webhook mode: PTB's update queue hands every update here (stamped on arrival)."""
         if isinstance(update, Update):
-            await self._on_update(update)
+            await self._on_update(update, self._arrivals.take(update.update_id))
 
     def _first_time(self, update_id: int) -> bool:
         if update_id in self._seen:
@@ -276,12 +397,12 @@ class TelegramTransport:
             self._seen.popitem(last=False)
         return True
 
-    async def _on_update(self, update: Update) -> None:
+    async def _on_update(self, update: Update, received: datetime | None) -> None:
         if not self._first_time(update.update_id):
             return
         try:
             if update.callback_query is not None:
-                await self._on_callback(update.callback_query)
+                await self._on_callback(update.callback_query, received or self.core.clock.now())
             elif update.message is not None:
                 await self._on_message(update.message)
         except Exception:
@@ -314,7 +435,7 @@ class TelegramTransport:
         replied = message.reply_to_message
         return bool(replied and replied.from_user and replied.from_user.id == self.app.bot.id)
 
-    async def _on_callback(self, query: CallbackQuery) -> None:
+    async def _on_callback(self, query: CallbackQuery, received: datetime) -> None:
         try:
             await query.answer()  # stop the spinner, whatever happens next
         except TelegramError as error:
@@ -333,7 +454,7 @@ class TelegramTransport:
             sender_id=str(presser.id),
             chat_id=str(chat_id),
             text=query.data,
-            sent_at=self.core.clock.now(),  # Telegram gives no time for a button press
+            sent_at=received,  # a press has no date of its own: when it reached the bot
             event_id=f"cb:{query.id}",
             is_button=True,
             is_private=private,
@@ -355,6 +476,9 @@ class TelegramTransport:
         return await self._send(chat_id, message)
 
     async def _send(self, chat_id: int, message: Outgoing) -> str | None:
+        """Send the parts of a message. Parts after the first wait the per-chat interval, and
+        so does the return after the last, so that the chat's next message (which the
+        dispatcher paces from the start of this send) keeps Telegram's one a second."""
         chunks = split_text(message.text)
         markup = build_keyboard(message.buttons)
         if not chunks:
@@ -365,6 +489,9 @@ class TelegramTransport:
         sent = self._partial.pop(key, [])
         for index in range(len(sent), len(chunks)):
             last = index == len(chunks) - 1
+            if index > 0 and await self._sleep(self.pacing.per_chat_interval):
+                self._partial[key] = sent
+                raise DeliveryError("telegram: stopping in the middle of a long message")
             try:
                 result = await self.app.bot.send_message(
                     chat_id,
@@ -379,19 +506,29 @@ class TelegramTransport:
                     self._partial[key] = sent  # a retry sends only the missing parts
                 raise failure from None
             sent.append(result.message_id)
+        if len(chunks) > 1:
+            await self._sleep(self.pacing.per_chat_interval)
         return ",".join(str(message_id) for message_id in sent)
 
     async def _delete(self, chat_id: int, ids: str) -> None:
+        """Delete every part. Already gone counts as done; a refusal (past Telegram's 48 hours)
+        is a permanent failure, raised once every part has been tried."""
+        refused: DeliveryError | None = None
         for raw in ids.split(","):
             if not raw.strip().isdigit():
                 continue
             try:
                 await self.app.bot.delete_message(chat_id, int(raw))
             except BadRequest as error:
-                if not is_gone_on_delete(error):
+                if is_refused_delete(error):
+                    refused = DeliveryError("telegram 400: message can no longer be deleted",
+                                            permanent=True)
+                elif not is_gone_on_delete(error):
                     raise to_delivery_error(error) from None
             except TelegramError as error:
                 raise to_delivery_error(error) from None
+        if refused is not None:
+            raise refused
 
     # -- command menus -----------------------------------------------------------------
 
@@ -435,13 +572,37 @@ class TelegramTransport:
     # -- core hooks (called synchronously, inside the core's transaction) ----------------
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the event loop once the core's transaction has committed. On the
+        loop's thread it starts at once (it runs after the synchronous core call returns); from
+        the core's thread it waits for the runtime's ``after_handle`` (the transaction is
+        committed by then), with a delayed fallback for hooks called outside a message."""
+        loop = self._loop
         try:
-            loop = asyncio.get_running_loop()
+            running = asyncio.get_running_loop()
         except RuntimeError:
-            work.close()
-            log.warning("telegram: menu refresh skipped (no event loop)")
+            running = None
+        if running is not None and (loop is None or running is loop):
+            self._start_task(work)
             return
-        task = loop.create_task(work)
+        if loop is None or loop.is_closed():
+            work.close()
+            log.warning("telegram: menu refresh skipped (transport not started)")
+            return
+        with self._menus_lock:
+            self._menus_due.append(work)
+        loop.call_soon_threadsafe(loop.call_later, MENU_FALLBACK_DELAY, self._start_due_menus)
+
+    def _start_due_menus(self) -> None:
+        with self._menus_lock:
+            due, self._menus_due = self._menus_due, []
+        for work in due:
+            self._start_task(work)
+
+    def _start_task(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._stopping:
+            work.close()
+            return
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -471,12 +632,21 @@ def attach_telegram(
 ) -> TelegramTransport:
     """Create the Telegram transport and wire it into the runtime (no network until ``start``).
 
+    ``delete_after`` is clamped to :data:`MAX_DELETE_AFTER` so that note-carrying messages are
+    deleted well inside the 48 hours in which Telegram lets a bot delete them.
+
     The caller then runs ``await transport.start()`` (with ``runtime.start()``) and, on the way
     out, ``await transport.stop()`` before ``runtime.stop()``.
     """
     telegram = config.telegram if isinstance(config, Config) else config
-    transport = TelegramTransport(runtime, telegram)
-    runtime.add_transport(transport, pacing or TELEGRAM_PACING, delete_after=telegram.delete_after)
+    transport = TelegramTransport(runtime, telegram, pacing)
+    delete_after = telegram.delete_after
+    if delete_after is not None and delete_after > MAX_DELETE_AFTER:
+        log.warning("telegram: delete_after %s is beyond what Telegram allows; messages will be "
+                    "deleted after %s instead", delete_after, MAX_DELETE_AFTER)
+        delete_after = MAX_DELETE_AFTER
+    runtime.add_transport(transport, transport.pacing, delete_after=delete_after)
+    runtime.after_handle.append(transport._start_due_menus)
     runtime.core.role_change_hooks.append(transport.on_role_change)
     runtime.core.registration_hooks.append(transport.on_registration)
     runtime.core.forget_hooks.append(transport.on_forget)
