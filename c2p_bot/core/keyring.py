@@ -5,7 +5,9 @@
 * people's private keys (see :mod:`c2p_bot.core.notes`).
 
 The KEK comes from ``C2P_PASSPHRASE`` (argon2id, parameters stored in the database) or from
-``[crypto] key_file``. A verifier in the database tells a wrong key from a right one.
+``[crypto] key_file``. A verifier in the database tells a wrong key from a right one. The
+passphrase is removed from the process environment as soon as it is read (see
+:func:`take_env_secret`), so child processes and later readers of ``os.environ`` never see it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +35,7 @@ from c2p_bot.core.crypto import (
 )
 from storage.models import Person, Secret
 
+PASSPHRASE_ENV = "C2P_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 VERIFIER = "kek-verifier"
 KDF_PARAMS = "kek-kdf-params"
 _INTERNAL = {VERIFIER, KDF_PARAMS}
@@ -92,6 +96,17 @@ class Keyring:
         return value
 
 
+def take_env_secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """A secret from the environment, removed from it once read (``env`` given: only read it).
+
+    ``os.environ.pop`` also unsets the variable for child processes; the copy the kernel keeps of
+    the initial environment (``/proc/PID/environ``, readable by the same user and root) stays.
+    """
+    if env is not None:
+        return env.get(name)
+    return os.environ.pop(name, None)
+
+
 def _has_data(session: Session) -> bool:
     return session.exec(select(Person.id)).first() is not None
 
@@ -99,12 +114,12 @@ def _has_data(session: Session) -> bool:
 def open_keyring(config: Config, engine: Engine, now: datetime, env: dict[str, str] | None = None) -> Keyring:
     """Load the KEK (passphrase or key file) and check it against the database's verifier.
 
+    With ``env`` None the passphrase comes from the process environment and is removed from it.
     Raises :class:`KekError` with an operator-facing message when it is missing or wrong.
     """
-    env = dict(os.environ) if env is None else env
+    passphrase = take_env_secret(PASSPHRASE_ENV, env)
     with Session(engine) as session:
         verifier = session.get(Secret, VERIFIER)
-        passphrase = env.get("C2P_PASSPHRASE")
         if passphrase:
             stored = session.get(Secret, KDF_PARAMS)
             params = KdfParams.from_dict(json.loads(stored.blob)) if stored else None

@@ -12,12 +12,29 @@ from .errors import CryptoError
 _MAX_SIZE = 4096
 
 
+def make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and every missing parent with mode 0700 (whatever the umask).
+
+    Folders that already exist are left as they are. (``Path.mkdir(parents=True)`` gives only
+    the last folder the mode; the others get the umask's default, usually 0755.)
+    """
+    missing = []
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+            os.chmod(folder, 0o700)
+
+
 def create_secret_file(path: Path, text: str) -> None:
-    """Create ``path`` with mode 0600 (parents 0700); never overwrite.
+    """Create ``path`` with mode 0600 (folders it creates 0700); never overwrite.
 
     Raises :class:`FileExistsError` if it already exists.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags, 0o600)
     try:
