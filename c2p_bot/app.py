@@ -45,7 +45,7 @@ def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring
     sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages]
 
     async def sweep() -> None:
-        sweeper.sweep()
+        await runtime.on_clock(sweeper.sweep)
 
     runtime.jobs.append(sweep)
     alarm = AlarmClock(runtime, sweeper, config.checkins.sweep_interval)

@@ -135,6 +135,7 @@ class OutboxMessage(SQLModel, table=True):
     failed_at: datetime | None = Field(default=None, sa_column=_ts())
     platform_message_id: str | None = Field(default=None, max_length=255)
     delete_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
+    failing_since: datetime | None = Field(default=None, sa_column=_ts())  # first failed send
 
 
 class SeenEvent(SQLModel, table=True):
@@ -153,6 +154,10 @@ class CheckinClock(SQLModel, table=True):
     """An HRD's schedule and the deadline the sweeper watches (``alert_at``)."""
 
     __tablename__ = "checkin_clock"
+    __table_args__ = (
+        Index("ix_clock_state_alert_at", "state", "alert_at"),
+        Index("ix_clock_state_remind_at", "state", "remind_at"),
+    )
 
     person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
     schedule_kind: str = Field(default="every", max_length=8)  # every | daily
@@ -199,7 +204,7 @@ class Match(SQLModel, table=True):
 class Alert(SQLModel, table=True):
     """A raised alarm about an HRD and where it is on the escalation chain."""
 
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (Index("ix_alert_status_next_step_at", "status", "next_step_at"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     hrd_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")

@@ -3,6 +3,12 @@
 APScheduler holds no state that matters (in-memory job store, ``misfire_grace_time=None``):
 the database's deadlines are the truth, and on start the sweeper catches up on anything that
 fell due while the bot was down.
+
+No wake-up can be lost. A sweep pass runs in the runtime's clock thread (never on the event
+loop) and loops until nothing is due; a wake-up that fires while a pass runs only asks that pass
+to look again, so APScheduler's ``max_instances`` never drops one (FIELD-NOTES: a one-shot job
+re-armed from inside itself is skipped and gone). A later wake-up never replaces an earlier one
+that is still ahead.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+IDLE_RETRY = timedelta(seconds=1)  # something stays due but nothing could be done: look again soon
+
 
 class AlarmClock:
     def __init__(self, runtime: Runtime, sweeper: Sweeper, interval: timedelta) -> None:
@@ -27,8 +35,14 @@ class AlarmClock:
         self.interval = interval
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+            # Several instances may start; only one pass runs (``_passing``), the others ask it
+            # to look again. With max_instances=1 APScheduler would drop them instead.
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 16},
         )
+        self._passing = False
+        self._again = False
+        self._armed_at: datetime | None = None
+        self.passes = 0
 
     def start(self) -> None:
         self.scheduler.add_job(self._run, "interval", seconds=self.interval.total_seconds(),
@@ -40,23 +54,63 @@ class AlarmClock:
             self.scheduler.shutdown(wait=False)
 
     async def _run(self) -> None:
+        """Sweep until nothing is due, then arm the next wake-up."""
+        if self._passing:
+            self._again = True
+            return
+        self._passing = True
+        moment: datetime | None = None
         try:
-            await self.runtime.tick()
+            while True:
+                self._again = False
+                done = await self.runtime.on_clock(self.sweeper.sweep)
+                self.passes += 1
+                moment = await self.runtime.on_clock(self.sweeper.next_wakeup)
+                if self._again:
+                    continue
+                if moment is not None and moment <= self.runtime.core.clock.now():
+                    if done:
+                        continue
+                    # Due but nothing was done (a failing job): don't spin, look again soon.
+                    moment = self.runtime.core.clock.now() + IDLE_RETRY
+                break
+        except Exception:
+            log.exception("the sweep pass failed; the interval job still runs")
+            moment = self.runtime.core.clock.now() + IDLE_RETRY
         finally:
-            self.rearm()
+            self._passing = False
+            self._armed_at = None  # this pass read the database last: its moment is the truth
+            self._arm(moment)
 
     def rearm(self) -> None:
-        """Set the one-shot wake-up to the earliest due moment in the database."""
+        """A message was handled: it may have moved a deadline earlier; re-read (off the loop)."""
         if not self.scheduler.running:
             return
+        if self._passing:
+            self._again = True
+            return
+        self.runtime.spawn(self._rearm())
+
+    async def _rearm(self) -> None:
         try:
-            moment = self.sweeper.next_wakeup()
+            moment = await self.runtime.on_clock(self.sweeper.next_wakeup)
         except Exception:
             log.exception("could not read the next deadline; the interval job still runs")
             return
-        if moment is None:
+        if self._passing:
+            self._again = True
+            return
+        self._arm(moment)
+
+    def _arm(self, moment: datetime | None) -> None:
+        """Set the one-shot wake-up to ``moment`` unless an earlier one is still ahead."""
+        if moment is None or not self.scheduler.running:
             return
         # The core clock may differ from the wall clock in rehearsals; schedule by the distance.
         delay = max(0.0, (moment - self.runtime.core.clock.now()).total_seconds())
-        run_at = datetime.now(UTC) + timedelta(seconds=delay)
+        wall_now = datetime.now(UTC)
+        run_at = wall_now + timedelta(seconds=delay)
+        if self._armed_at is not None and wall_now < self._armed_at <= run_at:
+            return
+        self._armed_at = run_at
         self.scheduler.add_job(self._run, "date", run_date=run_at, id="wake", replace_existing=True)

@@ -95,7 +95,7 @@ class Context:
             text=self.incoming.message_id,
             now=self.now,
             key=f"delete:{self.incoming.platform}:{self.incoming.chat_id}:{self.incoming.message_id}",
-            priority=Priority.DURESS,
+            priority=Priority.REPLY,
             kind=DELETE_MESSAGE,
         )
 
@@ -106,7 +106,7 @@ class Context:
         *,
         key: str | None = None,
         buttons: Callable[[Translate], Buttons] | None = None,
-        priority: int = Priority.REPLY,
+        priority: int = Priority.NOTICE,
         kind: str = "notice",
         alert_id: int | None = None,
         sensitive: bool = False,

@@ -1,24 +1,40 @@
 """Drains the outbox for one transport: by priority, paced, retried with backoff, at least once.
 
+It always sends what is sendable next: chats that are in their per-chat pause (or have a send
+in flight) are left out while choosing, so one busy chat never holds back the others; several
+sends are in flight at once (each to its own chat), paced by slots of the overall rate. Alerts
+waiting for the same chat go out as one digest, each with its own button.
+
 Rows are claimed with a conditional UPDATE (a lease), so two workers never send the same
 row at the same time; a crash after sending but before marking delivered re-sends it with
 the same idempotency key once the lease runs out.
+
+Failures: a rate limit (``retry_after``) is not a failed attempt; it pauses the chat, or the
+whole transport when it is bot-wide. A message fails over to the recipient's other identity
+(or the alert's next step) only when the recipient is truly unreachable: a refusal, or errors
+for longer than ``[escalation] failover_after``. Resends are capped (``MAX_ATTEMPTS``) and end
+in a failed, logged state. Database work runs in the dispatcher's own thread, never on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from sqlalchemy import and_
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select, update
 
-from c2p_bot.core.events import DeliveryError, Outgoing, Priority
+from c2p_bot.core.events import DELETE_MESSAGE, Button, DeliveryError, Outgoing
 from c2p_bot.core.failover import fail_over
 from c2p_bot.core.outbox import decode_buttons
 from storage.models import OutboxMessage
@@ -29,7 +45,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=20)  # a send (HTTP timeouts included) finishes well within this
-FAILOVER_AFTER_ATTEMPTS = 3
+MAX_ATTEMPTS = 12  # failed sends of one row (rate limits not counted); then it is given up
+MAX_DIGEST = 10  # alerts combined into one message to one chat
+DIGEST_KIND = "alert"
+DIGEST_SEPARATOR = "\n\n———\n\n"
 
 
 class Transport(Protocol):
@@ -44,15 +63,23 @@ class Transport(Protocol):
 
 @dataclass(frozen=True)
 class Pacing:
-    """Send limits: messages per second overall, and the gap between two messages to one chat."""
+    """Send limits: messages per second overall, the gap between two messages to one chat, and
+    how many sends may be in flight at once (each to a different chat)."""
 
     per_second: float | None = None
     per_chat_interval: float = 0.0
+    in_flight: int = 8
 
 
 @dataclass
-class _ChatState:
-    ready_at: float = 0.0  # monotonic time the chat may be sent to again
+class _Claimed:
+    """Rows claimed for one send: one, or several alerts to one chat as a digest."""
+
+    rows: list[OutboxMessage]
+    message: Outgoing
+    chat_id: str = ""
+    started: float = 0.0
+    previous: float | None = None  # when this chat was last sent to before this send
 
 
 class Dispatcher:
@@ -77,10 +104,14 @@ class Dispatcher:
         self.backoff_max = backoff_max
         self.batch = batch
         self.delete_after = delete_after
-        self._chats: dict[str, _ChatState] = {}
+        self._ready_at: dict[str, float] = {}  # chat id -> monotonic time it may be sent to again
+        self._last_sent: dict[str, float] = {}  # chat id -> monotonic time of the last send start
+        self._in_flight: dict[str, asyncio.Task[None]] = {}  # chat id -> its send
         self._next_global = 0.0
+        self._paused_until = 0.0  # a bot-wide rate limit pauses every chat
         self._wake = asyncio.Event()
         self._running = False
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"c2p-send-{self.platform}")
         self.sent = 0
 
     def wake(self) -> None:
@@ -91,162 +122,282 @@ class Dispatcher:
         self._running = False
         self._wake.set()
 
+    async def _db(self, work, *args):  # type: ignore[no-untyped-def]
+        """Run database work in this dispatcher's thread (in order, off the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, work, *args)
+
+    # -- the loop ------------------------------------------------------------------------
+
     async def run(self) -> None:
-        """Send until :meth:`stop`; sleep until woken or until the next retry is due."""
+        """Send until :meth:`stop`; sleep until woken, a chat's pause ends or a retry is due."""
         self._running = True
-        while self._running:
-            try:
-                progressed = await self.step()
-            except Exception:
-                log.exception("dispatcher for %s failed a step", self.platform)
-                progressed = False
-            if progressed:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle_wait())
+        try:
+            while self._running:
+                try:
+                    started = await self._start_next()
+                except Exception:
+                    log.exception("dispatcher for %s failed a step", self.platform)
+                    started = False
+                if started:
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_wait())
+        finally:
+            if self._in_flight:
+                await asyncio.wait(list(self._in_flight.values()), timeout=5.0)
 
     def _idle_wait(self) -> float:
         now = time.monotonic()
         waits = [1.0]
         if self._next_global > now:
             waits.append(self._next_global - now)
-        for chat_id in [c for c, state in self._chats.items() if state.ready_at <= now]:
-            del self._chats[chat_id]  # nothing to remember about a chat that may be sent to again
-        ready = [c.ready_at - now for c in self._chats.values()]
-        if ready:
-            waits.append(min(ready))
-        return max(0.01, min(waits))
+        if self._paused_until > now:
+            waits.append(self._paused_until - now)
+        for chat_id in [c for c, at in self._ready_at.items() if at <= now]:
+            del self._ready_at[chat_id]  # nothing to remember about a chat that may be sent to again
+        if self._ready_at:
+            waits.append(min(self._ready_at.values()) - now)
+        return max(0.005, min(waits))
+
+    def _blocked_chats(self, now: float) -> list[str]:
+        blocked = {c for c, at in self._ready_at.items() if at > now}
+        blocked.update(self._in_flight)
+        return sorted(blocked)
+
+    async def _start_next(self) -> bool:
+        """Claim the most urgent sendable message and start sending it; whether one started."""
+        now = time.monotonic()
+        if now < self._paused_until:
+            return False
+        if self.pacing.per_second and now < self._next_global:
+            return False
+        if len(self._in_flight) >= max(1, self.pacing.in_flight):
+            return False
+        claimed = await self._db(self._claim, self._blocked_chats(now))
+        if claimed is None:
+            return False
+        if self.pacing.per_second:  # by slot: the time spent picking counts towards the period
+            self._next_global = max(self._next_global, now) + 1.0 / self.pacing.per_second
+        self._mark_started(claimed)
+        chat_id = claimed.chat_id
+        task = asyncio.create_task(self._send(claimed), name=f"send-{self.platform}")
+        self._in_flight[chat_id] = task
+        task.add_done_callback(functools.partial(self._finished, chat_id))
+        return True
+
+    def _finished(self, chat_id: str, _task: object = None) -> None:
+        self._in_flight.pop(chat_id, None)
+        self._wake.set()
 
     async def drain(self, limit: int = 10_000) -> int:
-        """Send everything due now (tests); returns how many sends were attempted."""
+        """Send everything due now, one at a time, ignoring pacing (tests); returns how many
+        sends were attempted."""
         count = 0
         while count < limit and await self.step(ignore_pacing=True):
             count += 1
         return count
 
-    def _pick(self, ignore_pacing: bool) -> OutboxMessage | None:
-        now = self.core.clock.now()
-        mono = time.monotonic()
-        with self.core.session() as session:
-            rows = session.exec(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.platform == self.platform,
-                    col(OutboxMessage.delivered_at).is_(None),
-                    col(OutboxMessage.failed_at).is_(None),
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(col(OutboxMessage.priority), col(OutboxMessage.id))
-                .limit(self.batch)
-            ).all()
-            for row in rows:
-                chat = self._chats.get(row.chat_id)
-                if not ignore_pacing and chat is not None and chat.ready_at > mono:
-                    continue
-                claimed = session.exec(  # type: ignore[call-overload]
-                    update(OutboxMessage)
-                    .where(
-                        col(OutboxMessage.id) == row.id,
-                        col(OutboxMessage.next_attempt_at) == row.next_attempt_at,
-                        col(OutboxMessage.delivered_at).is_(None),
-                    )
-                    .values(next_attempt_at=now + LEASE, attempts=row.attempts + 1)
-                )
-                session.commit()
-                if claimed.rowcount == 1:
-                    row.attempts += 1
-                    return row
-        return None
-
     async def step(self, ignore_pacing: bool = False) -> bool:
-        """Send the most urgent sendable message, if any; returns whether one was attempted."""
-        started = time.monotonic()
-        if not ignore_pacing and self.pacing.per_second and started < self._next_global:
+        """Send the most urgent sendable message, if any, and wait for it; whether one was tried."""
+        now = time.monotonic()
+        paced = now < self._paused_until or bool(self.pacing.per_second and now < self._next_global)
+        if paced and not ignore_pacing:
             return False
-        row = self._pick(ignore_pacing)
-        if row is None:
+        claimed = await self._db(self._claim, [] if ignore_pacing else self._blocked_chats(now))
+        if claimed is None:
             return False
-        if self.pacing.per_second:  # by slot: the time spent picking counts towards the period
-            self._next_global = max(self._next_global, started) + 1.0 / self.pacing.per_second
-        message = Outgoing(
-            outbox_id=row.id or 0,
-            platform=row.platform,
-            chat_id=row.chat_id,
-            text=self.core.outbox.protector.open(row.idempotency_key, row.body),
-            buttons=decode_buttons(row.buttons),
-            priority=row.priority,
-            idempotency_key=row.idempotency_key,
-            kind=row.kind,
-            sensitive=row.sensitive,
-            alert_id=row.alert_id,
-            person_id=row.person_id,
-        )
-        self._chats.setdefault(row.chat_id, _ChatState()).ready_at = (
-            time.monotonic() + self.pacing.per_chat_interval
-        )
-        try:
-            platform_id = await self.transport.deliver(message)
-        except DeliveryError as error:
-            self._failed(row, error)
-        except Exception as error:  # a transport bug must not stop deliveries
-            log.exception("transport %s raised while sending", self.platform)
-            self._failed(row, DeliveryError(type(error).__name__))
-        else:
-            self._delivered(row, platform_id)
+        if self.pacing.per_second and not ignore_pacing:
+            self._next_global = max(self._next_global, now) + 1.0 / self.pacing.per_second
+        self._mark_started(claimed)
+        await self._send(claimed)
         return True
 
-    def _delivered(self, row: OutboxMessage, platform_id: str | None) -> None:
-        now = self.core.clock.now()
-        delete_at = now + self.delete_after if (row.sensitive and self.delete_after) else None
-        with self.core.session() as session:
-            session.exec(  # type: ignore[call-overload]
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id)
-                .values(delivered_at=now, platform_message_id=platform_id, body=b"",
-                        last_error=None, delete_at=delete_at)
-            )
-            session.commit()
-        self.sent += 1
+    def _mark_started(self, claimed: _Claimed) -> None:
+        chat_id = claimed.message.chat_id
+        started = time.monotonic()
+        claimed.chat_id, claimed.started, claimed.previous = chat_id, started, self._last_sent.get(chat_id)
+        self._last_sent[chat_id] = started
+        self._ready_at[chat_id] = started + self.pacing.per_chat_interval
 
-    def _failed(self, row: OutboxMessage, error: DeliveryError) -> None:
+    # -- choosing ------------------------------------------------------------------------
+
+    def _claim(self, blocked: Sequence[str]) -> _Claimed | None:
+        """Lease the most urgent due row of a chat that may be sent to now (and, for an alert,
+        the other alerts due for that chat)."""
+        now = self.core.clock.now()
+        due = and_(
+            col(OutboxMessage.platform) == self.platform,
+            col(OutboxMessage.delivered_at).is_(None),
+            col(OutboxMessage.failed_at).is_(None),
+            col(OutboxMessage.next_attempt_at) <= now,
+        )
+        query = select(OutboxMessage).where(due)
+        if blocked:
+            query = query.where(col(OutboxMessage.chat_id).not_in(list(blocked)))
+        with self.core.session() as session:
+            rows = session.exec(
+                query.order_by(col(OutboxMessage.priority), col(OutboxMessage.id)).limit(self.batch)
+            ).all()
+            for row in rows:
+                if not self._lease(session, row, now):
+                    continue
+                claimed = [row]
+                if row.kind == DIGEST_KIND:
+                    others = session.exec(
+                        select(OutboxMessage).where(
+                            due, OutboxMessage.chat_id == row.chat_id, OutboxMessage.kind == DIGEST_KIND,
+                            col(OutboxMessage.id) != row.id,
+                        ).order_by(col(OutboxMessage.priority), col(OutboxMessage.id)).limit(MAX_DIGEST - 1)
+                    ).all()
+                    claimed += [other for other in others if self._lease(session, other, now)]
+                session.commit()
+                return _Claimed(claimed, self._outgoing(claimed))
+            session.commit()
+        return None
+
+    def _lease(self, session, row: OutboxMessage, now: datetime) -> bool:  # type: ignore[no-untyped-def]
+        leased = session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == row.id,
+                col(OutboxMessage.next_attempt_at) == row.next_attempt_at,
+                col(OutboxMessage.delivered_at).is_(None),
+            )
+            .values(next_attempt_at=now + LEASE, attempts=row.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if leased.rowcount != 1:
+            return False
+        # What the database now holds, without making the object dirty (a flush would rewrite it).
+        set_committed_value(row, "attempts", row.attempts + 1)
+        set_committed_value(row, "next_attempt_at", now + LEASE)
+        return True
+
+    def _outgoing(self, rows: list[OutboxMessage]) -> Outgoing:
+        first = rows[0]
+        texts = [self.core.outbox.protector.open(row.idempotency_key, row.body) for row in rows]
+        buttons: list[tuple[Button, ...]] = []
+        for row in rows:
+            buttons += decode_buttons(row.buttons)
+        return Outgoing(
+            outbox_id=first.id or 0,
+            platform=first.platform,
+            chat_id=first.chat_id,
+            text=DIGEST_SEPARATOR.join(texts),
+            buttons=tuple(buttons),
+            priority=min(row.priority for row in rows),
+            # One key per set of rows: a digest re-sent after a crash is the same digest.
+            idempotency_key=first.idempotency_key if len(rows) == 1
+            else "digest:" + ",".join(str(row.id) for row in rows),
+            kind=first.kind,
+            sensitive=any(row.sensitive for row in rows),
+            alert_id=first.alert_id,
+            person_id=first.person_id,
+        )
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def _send(self, claimed: _Claimed) -> None:
+        try:
+            platform_id = await self.transport.deliver(claimed.message)
+        except DeliveryError as error:
+            self._rate_limited(claimed, error)
+            await self._db(self._failed, claimed.rows, error)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a transport bug must not stop deliveries
+            log.exception("transport %s raised while sending", self.platform)
+            await self._db(self._failed, claimed.rows, DeliveryError(type(error).__name__))
+        else:
+            await self._db(self._delivered, claimed.rows, platform_id)
+
+    def _rate_limited(self, claimed: _Claimed, error: DeliveryError) -> None:
+        """Pause the chat, or the whole transport for a bot-wide limit."""
+        if error.retry_after is None:
+            return
+        delay = max(0.0, float(error.retry_after))
+        until = time.monotonic() + delay
+        scope = error.scope
+        if scope is None:
+            # We pace each chat ourselves: a limit on a chat we had left alone for its whole
+            # interval can only be the bot-wide one.
+            previous = claimed.previous
+            scope = "chat" if previous is not None and claimed.started - previous < self.pacing.per_chat_interval \
+                else "transport"
+        if scope == "transport":
+            self._paused_until = max(self._paused_until, until)
+            log.warning("%s: rate limited bot-wide; pausing every chat for %.0fs", self.platform, delay)
+        self._ready_at[claimed.chat_id] = max(self._ready_at.get(claimed.chat_id, 0.0), until)
+
+    def _delivered(self, rows: list[OutboxMessage], platform_id: str | None) -> None:
         now = self.core.clock.now()
         with self.core.session() as session:
-            current = session.get(OutboxMessage, row.id)
-            if current is None or current.delivered_at is not None:
-                return
-            current.last_error = error.reason[:300]
-            if error.permanent:
-                current.failed_at = now
-                session.add(current)
-                current.next_attempt_at = now
-                fail_over(session, self.core.outbox, current, self.core.unreachable_hooks,
-                          now_identity_unreachable=True)
-                log.warning("%s: message %s undeliverable (%s); failing over",
-                            self.platform, row.id, error.reason[:80])
-            else:
-                if error.retry_after is not None:
-                    delay = float(error.retry_after)
-                    chat = self._chats.setdefault(row.chat_id, _ChatState())
-                    chat.ready_at = time.monotonic() + delay
-                else:
-                    delay = min(self.backoff_max, self.backoff_base * 2 ** (current.attempts - 1))
-                    delay *= random.uniform(0.5, 1.0)
-                current.next_attempt_at = now + timedelta(seconds=delay)
-                session.add(current)
-                if current.attempts == FAILOVER_AFTER_ATTEMPTS and current.priority <= Priority.ESCALATION:
-                    fail_over(session, self.core.outbox, current, self.core.unreachable_hooks,
-                              now_identity_unreachable=False)
+            for row in rows:
+                delete_at = now + self.delete_after if (row.sensitive and self.delete_after) else None
+                session.exec(  # type: ignore[call-overload]
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == row.id)
+                    .values(delivered_at=now, platform_message_id=platform_id, body=b"",
+                            last_error=None, delete_at=delete_at, failing_since=None)
+                )
+            session.commit()
+        self.sent += len(rows)
+
+    def _failed(self, rows: list[OutboxMessage], error: DeliveryError) -> None:
+        now = self.core.clock.now()
+        with self.core.session() as session:
+            for row in rows:
+                current = session.get(OutboxMessage, row.id)
+                if current is None or current.delivered_at is not None:
+                    continue
+                self._record_failure(session, current, error, now)
             self.core.commit(session)
 
+    def _record_failure(self, session, row: OutboxMessage, error: DeliveryError, now: datetime) -> None:  # type: ignore[no-untyped-def]
+        row.last_error = error.reason[:300]
+        if error.retry_after is not None:  # a rate limit: not an attempt, not a failure
+            row.attempts = max(0, row.attempts - 1)
+            row.next_attempt_at = now + timedelta(seconds=max(0.0, float(error.retry_after)))
+            session.add(row)
+            return
+        if row.kind == DELETE_MESSAGE:
+            self._failed_deletion(session, row, error, now)
+            return
+        if error.permanent:
+            row.failed_at = row.next_attempt_at = now
+            session.add(row)
+            fail_over(session, self.core.outbox, row, self.core.unreachable_hooks, now_identity_unreachable=True)
+            log.warning("%s: message %s undeliverable (%s); failing over", self.platform, row.id, error.reason[:80])
+            return
+        if row.failing_since is None:
+            row.failing_since = now
+        failing_for = now - _aware(row.failing_since)
+        if failing_for >= self.core.config.escalation.failover_after or row.attempts >= MAX_ATTEMPTS:
+            row.failed_at = row.next_attempt_at = now
+            session.add(row)
+            log.warning("%s: message %s gave up after %d attempts over %.0fs (%s); failing over",
+                        self.platform, row.id, row.attempts, failing_for.total_seconds(), error.reason[:80])
+            fail_over(session, self.core.outbox, row, self.core.unreachable_hooks, now_identity_unreachable=False)
+            return
+        delay = min(self.backoff_max, self.backoff_base * 2 ** (row.attempts - 1)) * random.uniform(0.5, 1.0)
+        row.next_attempt_at = now + timedelta(seconds=delay)
+        session.add(row)
 
-def due_pending(core: Core, platform: str, now: datetime) -> int:
-    """How many messages are waiting to be sent on a platform."""
-    with core.session() as session:
-        return len(session.exec(
-            select(OutboxMessage.id).where(
-                OutboxMessage.platform == platform,
-                col(OutboxMessage.delivered_at).is_(None),
-                col(OutboxMessage.failed_at).is_(None),
-            )
-        ).all())
+    def _failed_deletion(self, session, row: OutboxMessage, error: DeliveryError, now: datetime) -> None:  # type: ignore[no-untyped-def]
+        """A deletion refused for good (e.g. past Telegram's 48 h) is recorded as failed: the
+        message stays on the phone, and the log says so (without its text)."""
+        if not error.permanent and row.attempts < MAX_ATTEMPTS:
+            delay = min(self.backoff_max, self.backoff_base * 2 ** (row.attempts - 1)) * random.uniform(0.5, 1.0)
+            row.next_attempt_at = now + timedelta(seconds=delay)
+        else:
+            row.failed_at = row.next_attempt_at = now
+            log.warning("%s: could not delete a note-carrying message in outbox row %s (%s); it stays "
+                        "in the chat", self.platform, row.id, error.reason[:80])
+        session.add(row)
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

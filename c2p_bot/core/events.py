@@ -11,13 +11,19 @@ DELETE_MESSAGE = "delete_message"
 
 
 class Priority(IntEnum):
-    """Outbox priorities: lower is sent first."""
+    """Outbox priorities: lower is sent first.
 
-    DURESS = 0
+    A reply to someone who just wrote goes first: it is one message per human action (and
+    senders are throttled), it is what a person under stress waits for, and a coerced HRD's
+    reply must not wait behind the duress alert their check-in raised (that delay would show).
+    """
+
+    REPLY = 0
+    DURESS = 1
     PANIC = 5
     ESCALATION = 10
+    NOTICE = 20  # told to others: acknowledgements, pairings, reports
     REMINDER = 30
-    REPLY = 40
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""The running bot: the core, one dispatcher per transport, and the background jobs."""
+"""The running bot: the core, one dispatcher per transport, and the background jobs.
+
+Nothing that touches the database runs on the event loop: messages are handled in the *core*
+thread (one, so they keep their order), sweeps and the alarm's reads in the *clock* thread, and
+each dispatcher reads and marks its rows in its own thread. A long sweep, a slow PIN hash or a
+database lock held by another worker never stalls receiving or sending on any platform.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from c2p_bot.core.dispatcher import Dispatcher, Pacing, Transport
 from c2p_bot.core.events import Incoming
@@ -17,6 +26,7 @@ from c2p_bot.core.throttle import Throttle
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 
 
 class Runtime:
@@ -31,7 +41,12 @@ class Runtime:
         self.on_start: list[Callable[[], None]] = []
         self.on_stop: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._core_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-core")
+        self._clock_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-clock")
         core.outbox.wake = self._wake
+        core.spawn = self.spawn
 
     def add_transport(
         self, transport: Transport, pacing: Pacing | None = None, delete_after: timedelta | None = None
@@ -40,29 +55,81 @@ class Runtime:
         self.dispatchers[transport.platform] = dispatcher
         return dispatcher
 
+    # -- threads and the loop ------------------------------------------------------------
+
+    def _remember_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        return loop
+
+    def _in_loop(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the event loop, whichever thread asks."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            callback()
+        else:
+            loop.call_soon_threadsafe(callback)
+
     def _wake(self, platform: str) -> None:
         dispatcher = self.dispatchers.get(platform)
         if dispatcher is not None:
-            dispatcher.wake()
+            self._in_loop(dispatcher.wake)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Start ``work`` as a task on the event loop (safe from the core and clock threads)."""
+        if self._loop is None:
+            with contextlib.suppress(RuntimeError):
+                self._remember_loop()
+        if self._loop is None or self._loop.is_closed():
+            work.close()
+            return
+
+        def start() -> None:
+            task = asyncio.ensure_future(work)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+        self._in_loop(start)
+
+    async def on_clock(self, job: Callable[[], T]) -> T:
+        """Run ``job`` in the clock thread (sweeps, deadline reads)."""
+        loop = self._remember_loop()
+        return await loop.run_in_executor(self._clock_worker, job)
+
+    @property
+    def on_core_thread(self) -> bool:
+        return threading.current_thread().name.startswith("c2p-core")
+
+    # -- entry points ----------------------------------------------------------------------
 
     async def handle(self, incoming: Incoming) -> None:
-        """Entry point for transports: handle one message, then let dispatchers send."""
+        """Entry point for transports: handle one message (in the core thread), then let the
+        dispatchers send."""
+        loop = self._remember_loop()
         allowed, warn = self.throttle.allow(f"{incoming.platform}:{incoming.sender_id}")
         if not allowed:
             if warn:
-                self.core.too_fast(incoming)
+                await loop.run_in_executor(self._core_worker, self.core.too_fast, incoming)
             return
-        self.core.handle(incoming)
+        await loop.run_in_executor(self._core_worker, self.core.handle, incoming)
         for hook in self.after_handle:
             hook()
 
     async def tick(self) -> None:
         """Run every periodic job once (the sweeper, retention, ...)."""
+        self._remember_loop()
         for job in self.jobs:
             await job()
 
     async def drain(self) -> int:
         """Send everything due now on every transport (tests)."""
+        self._remember_loop()
         total = 0
         while True:
             sent = 0
@@ -74,6 +141,7 @@ class Runtime:
 
     async def start(self) -> None:
         """Start sending, and the alarm clock (which catches up on missed deadlines at once)."""
+        self._remember_loop()
         # Everything loaded so far (libraries, catalogs, compiled statements) lives for the whole
         # run: keep it out of the cyclic GC's full collections, which otherwise pause alerts.
         gc.collect()
@@ -94,3 +162,10 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        for task in list(self._background):
+            task.cancel()
+        # A sweep or a message being handled finishes its transaction; nothing new starts.
+        for worker in (self._core_worker, self._clock_worker):
+            worker.shutdown(wait=False, cancel_futures=True)
+        self._core_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-core")
+        self._clock_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-clock")

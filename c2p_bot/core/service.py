@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +43,11 @@ INTERNAL_ERROR = N_("Sorry, something went wrong and nothing was changed. Please
 ActivationHook = Callable[[Context, Person], None]
 
 
+def _close(work: Coroutine[Any, Any, Any]) -> None:
+    """No event loop to run it on (a core without a runtime): drop the coroutine quietly."""
+    work.close()
+
+
 class Core:
     """Transport-neutral bot logic; transports call :meth:`handle` with each incoming message."""
 
@@ -71,6 +77,8 @@ class Core:
         self.capacity_hooks: list[ActivationHook] = []
         self.people_hooks: list[Callable[[Context, Person], str]] = []
         self.services: dict[str, object] = {}
+        # Starts a coroutine on the event loop from any thread (the runtime sets it).
+        self.spawn: Callable[[Coroutine[Any, Any, Any]], None] = _close
         self.escalation = Escalation(self)
 
     def session(self) -> Session:

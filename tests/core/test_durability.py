@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -157,8 +158,11 @@ async def test_a_burst_of_missed_deadlines_is_claimed_in_bounded_batches(
     await chat.tick()
     assert batches == [3, 3, 1]
     assert len(alerts(chat)) == 7
+    digest = chat.expect("cora", r"ALERT #\d+: Hrd\d missed a check-in")  # one message lists all
     for i in range(7):
-        chat.expect("cora", rf"ALERT #\d+: Hrd{i} missed a check-in")
+        assert re.search(rf"ALERT #\d+: Hrd{i} missed a check-in", digest.text)
+    assert len(digest.buttons) == 7
+    chat.expect_nothing("cora")
 
 
 async def test_a_claim_without_its_alert_is_never_committed(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
