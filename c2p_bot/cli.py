@@ -8,7 +8,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,13 @@ def cmd_run(config: Config) -> int:
 
 
 async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> int:
-    """Run the configured chat networks until SIGTERM or SIGINT."""
+    """Run the configured chat networks until SIGTERM or SIGINT.
+
+    The clock and every sender start at once; each transport starts, fails and recovers on its
+    own in the background, so one unreachable platform never stops the others or the alarm.
+    Missed deadlines wait (at most ``CATCH_UP_WAIT``) while a transport is still handing over
+    the messages that queued while the bot was down.
+    """
     transports: list[Any] = []
     if config.telegram.enabled:
         from c2p_bot.transports.telegram import attach_telegram
@@ -194,27 +201,76 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    started: list[Any] = []
-    try:
-        for transport in transports:
+    started: dict[str, bool] = {t.platform: False for t in transports}
+    began = time.monotonic()
+
+    def catching_up() -> bool:
+        if time.monotonic() - began > CATCH_UP_WAIT:
+            return False
+        return any(_catching_up(transport, started[transport.platform]) for transport in transports)
+
+    sweeper = runtime.core.services.get("sweeper")
+    if sweeper is not None:
+        sweeper.hold_deadlines = catching_up  # type: ignore[attr-defined]
+
+    async def bring_up(transport: Any) -> None:
+        try:
             await transport.start()
-            started.append(transport)
-        # Handle what waited on the platforms while we were down before the sweeper looks at
-        # deadlines: a check-in sent in time must not be overtaken by its own alarm.
-        for transport in transports:
-            wait = getattr(transport, "wait_caught_up", None)
-            if wait is not None and not await wait(CATCH_UP_WAIT):
-                log.warning("%s: still catching up after %ss; starting the deadline sweeper anyway",
-                            transport.platform, CATCH_UP_WAIT)
-        await runtime.start()
-        log.warning("c2p-bot is running (%s); stop with Ctrl-C",
-                    ", ".join(t.platform for t in transports))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # one clear line; the other transports and the clock go on
+            log.error("%s: could not start (%s); the other transports keep running",
+                      transport.platform, _one_line(error))
+            log.debug("%s: start failure", transport.platform, exc_info=True)
+        finally:
+            started[transport.platform] = True
+
+    await runtime.start()
+    starting = [asyncio.create_task(bring_up(t), name=f"start-{t.platform}") for t in transports]
+    log.warning("c2p-bot is running (%s); stop with Ctrl-C", ", ".join(t.platform for t in transports))
+    try:
         await stop.wait()
     finally:
-        await runtime.stop()
-        for transport in reversed(started):
-            await transport.stop()
+        log.warning("c2p-bot is stopping")
+        for task in starting:
+            task.cancel()
+        await _bounded(runtime.stop(), "the clock and senders")
+        for transport in reversed(transports):
+            await _bounded(transport.stop(), transport.platform)
     return 0
+
+
+def _catching_up(transport: Any, started: bool) -> bool:
+    """Whether a transport is still handing over the messages that queued while the bot was
+    down: connected but not caught up (an unreachable platform holds nothing back); one that
+    says neither is catching up until its start returns."""
+    caught_up = getattr(transport, "caught_up", None)
+    connected = getattr(transport, "connected", None)
+    if caught_up is not None and connected is not None:
+        return bool(connected) and not caught_up.is_set()
+    return not started
+
+
+STOP_WAIT = 4.0  # seconds each part may take to stop: the whole bot stops within 10 s
+
+
+async def _bounded(work: Coroutine[Any, Any, Any], what: str) -> None:
+    """Await a shutdown step, giving up (with one line) after ``STOP_WAIT``."""
+    try:
+        await asyncio.wait_for(work, STOP_WAIT)
+    except TimeoutError:
+        log.warning("%s did not stop within %.0fs; leaving it", what, STOP_WAIT)
+    except Exception as error:
+        log.warning("%s failed while stopping (%s)", what, _one_line(error))
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception as a short line without secrets: its type, and its text only for our own
+    errors (a library's text can hold a URL with the bot token)."""
+    name = type(error).__name__
+    if type(error).__module__.startswith("c2p_bot"):
+        return f"{name}: {str(error).splitlines()[0][:200]}" if str(error) else name
+    return name
 
 
 def _print_first_invite(runtime: Runtime, config: Config) -> None:
@@ -274,6 +330,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # one clear line, never a traceback (it could hold secrets)
+        log.debug("unexpected failure", exc_info=True)
+        print(f"c2p-bot: error: stopped on an unexpected {_one_line(error)} "
+              "(set [logging] level = \"DEBUG\" for details)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -43,6 +43,10 @@ class Sweeper:
         self.escalation = escalation
         self.extra_jobs: list[Job] = []
         self.extra_wakeups: list[Callable[[Session], datetime | None]] = []  # e.g. offer expiry
+        # While true, missed deadlines wait: a transport is still handing over the messages that
+        # queued while the bot was down, and a check-in among them must not be overtaken by its
+        # own alarm (the command line bounds how long).
+        self.hold_deadlines: Callable[[], bool] = lambda: False
 
     def _candidates(self, session: Session, query: Any) -> list[Any]:
         if session.get_bind().dialect.name == "postgresql":
@@ -64,6 +68,8 @@ class Sweeper:
 
     def _deadlines(self, now: datetime) -> int:
         """Claim overdue clocks a batch at a time (one UPDATE … RETURNING) and raise their alerts."""
+        if self.hold_deadlines():
+            return 0
         done = 0
         coordinating: list[PersonView] | None = None  # loaded once per sweep, not per batch
         while True:
