@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,13 +67,14 @@ def populate(config_path: Path, api: FakeBotApi, hrds: int) -> list[tuple[int, s
 
 
 class BotProcess:
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.log = log
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("C2P_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("C2P_")} | self.env
         with self.log.open("ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "c2p_bot", "run", "--config", str(self.config)],
                                             cwd=ROOT, stdout=log, stderr=log, env=env)
@@ -89,3 +91,19 @@ class BotProcess:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def terminate(self, within: float) -> tuple[int | None, float]:
+        """SIGTERM; the exit code (None if still running after ``within`` s, then killed) and
+        how long it took."""
+        assert self.process is not None
+        sent = time.monotonic()
+        self.process.terminate()
+        try:
+            code: int | None = self.process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            code = None
+            self.kill()
+        return code, time.monotonic() - sent
