@@ -83,9 +83,19 @@ def may_see(session: Session, alert: Alert, person: Person) -> bool:
         return True
     if person.role != "partner" or person.id is None:
         return False
-    matched = session.exec(select(Match.id).where(
-        Match.hrd_id == alert.hrd_id, Match.partner_id == person.id, Match.status == "active")).first()
-    return matched is not None or is_recipient(session, alert, person.id)
+    return is_matched(session, alert.hrd_id, person.id)
+
+
+def is_matched(session: Session, hrd_id: int, partner_id: int) -> bool:
+    """Whether the partner is matched with the HRD now (an ex-partner loses access at once)."""
+    return session.exec(select(Match.id).where(
+        Match.hrd_id == hrd_id, Match.partner_id == partner_id, Match.status == "active")).first() is not None
+
+
+def current_recipients(session: Session, alert: Alert) -> list[Person]:
+    """Everyone alerted so far who may still see the alert (not partners unmatched since)."""
+    return [p for p in recipients(session, alert)
+            if p.status == "active" and (p.role != "partner" or is_matched(session, alert.hrd_id, p.id or 0))]
 
 
 class Escalation:
@@ -261,7 +271,7 @@ class Escalation:
             session.add(alert)
             return
         alert.repeats += 1
-        people = recipients(session, alert)
+        people = current_recipients(session, alert)
         if not people:  # nobody anywhere: retry soon, loudly
             log.error("alert %s has nobody to notify", alert.id)
         for person in people:
@@ -284,8 +294,11 @@ class Escalation:
         except CryptoError:
             note_text = TAMPERED
 
+        acker = session.get(Person, alert.acked_by) if alert.acked_by and alert.status == "open" else None
+        stale_ack = (acker.alias or "?", alert.acked_at) if acker is not None and alert.acked_at else None
+
         def render(_: Translate) -> str:
-            return alert_text(_, alert, hrd, person, note_text, note)
+            return alert_text(_, alert, hrd, person, note_text, note, stale_ack)
 
         delivered = self.core.outbox.to_person(
             session, person, render, now=now,
@@ -300,11 +313,22 @@ class Escalation:
     # -- closing ---------------------------------------------------------------------
 
     def acknowledge(self, session: Session, alert: Alert, by: Person, now: datetime) -> list[Person]:
-        """Mark acknowledged; returns the other recipients to tell."""
-        alert.status, alert.acked_by, alert.acked_at, alert.next_step_at = "acked", by.id, now, None
+        """Mark acknowledged until ``[escalation] ack_expiry``; returns who to tell: the other
+        recipients and every coordinator (an acknowledgement is not a kill switch)."""
+        alert.status, alert.acked_by, alert.acked_at = "acked", by.id, now
+        alert.next_step_at = now + self.config.escalation.ack_expiry
         session.add(alert)
         audit(session, now, "alert_acknowledged", actor_id=by.id, subject=f"alert:{alert.id}")
-        return [p for p in recipients(session, alert) if p.id != by.id]
+        told = {p.id: p for p in current_recipients(session, alert) + coordinators(session)}
+        return [p for p in told.values() if p.id != by.id]
+
+    def ack_expired(self, session: Session, alert: Alert, now: datetime) -> None:
+        """Acknowledged but not resolved within ``ack_expiry``: open again and escalate."""
+        alert.status = "open"
+        session.add(alert)
+        audit(session, now, "alert_ack_expired", subject=f"alert:{alert.id}",
+              detail=f"acked_by=person:{alert.acked_by}")
+        self.advance(session, alert, now)
 
     def resolve(self, session: Session, alert: Alert, by: Person, now: datetime) -> list[Person]:
         alert.status, alert.resolved_by, alert.resolved_at, alert.next_step_at = "resolved", by.id, now, None
@@ -364,7 +388,8 @@ class AlertView:
 
 
 def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView, reader: Person | PersonView,
-               note_text: str | None, note: Note | None) -> str:
+               note_text: str | None, note: Note | None,
+               stale_ack: tuple[str, datetime] | None = None) -> str:
     """What a recipient sees: who, what, when, the last check-in, the latest note, how to ack."""
     zone = reader.timezone
     alias = hrd.alias or "?"
@@ -383,7 +408,10 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
         head = _("🚨 ALERT #{id}: {alias} missed a check-in due {due}.").format(
             id=alert.id, alias=alias, due=both(alert.due_at or alert.raised_at, zone))
     lines = [head]
-    if alert.repeats:
+    if stale_ack is not None:
+        lines.append(_("It was acknowledged by {alias} {when} but not resolved since: it is escalating "
+                       "again.").format(alias=stale_ack[0], when=both(stale_ack[1], zone)))
+    elif alert.repeats:
         lines.append(_("Reminder {n}: nobody has acknowledged this alert yet.").format(n=alert.repeats))
     if alert.last_checkin_at is not None:
         lines.append(_("Last check-in: {when}.").format(when=both(alert.last_checkin_at, zone)))

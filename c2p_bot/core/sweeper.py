@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 200
+STEP_BATCH = 50  # escalation steps per transaction (each touches a few rows per recipient)
 DEADLINE_BATCH = 500  # one claim and a fixed number of queries per batch
 
 Job = Callable[[datetime], int]
@@ -48,10 +49,10 @@ class Sweeper:
         # own alarm (the command line bounds how long).
         self.hold_deadlines: Callable[[], bool] = lambda: False
 
-    def _candidates(self, session: Session, query: Any) -> list[Any]:
+    def _candidates(self, session: Session, query: Any, limit: int = 0) -> list[Any]:
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return list(session.exec(query.limit(BATCH)).all())
+        return list(session.exec(query.limit(limit or BATCH)).all())
 
     def sweep(self) -> int:
         """Do everything due now; returns how many items were acted on."""
@@ -115,26 +116,31 @@ class Sweeper:
     # -- escalation steps and repeats ----------------------------------------------------
 
     def _steps(self, now: datetime) -> int:
+        """Next steps and repeats of open alerts, and acknowledgements that expired unresolved.
+        Small batches: each is a short transaction, so check-ins handled meanwhile never wait long."""
         done = 0
         while True:
             with self.core.session() as session:
                 rows = self._candidates(session, select(Alert).where(
-                    Alert.status == "open", col(Alert.next_step_at) <= now,
-                ).order_by(col(Alert.next_step_at)))
+                    col(Alert.status).in_(("open", "acked")), col(Alert.next_step_at) <= now,
+                ).order_by(col(Alert.next_step_at)), STEP_BATCH)
                 for alert in rows:
                     claimed = session.exec(  # type: ignore[call-overload]
                         update(Alert).where(
-                            col(Alert.id) == alert.id, col(Alert.status) == "open",
+                            col(Alert.id) == alert.id, col(Alert.status) == alert.status,
                             col(Alert.next_step_at) == alert.next_step_at,
                         ).values(next_step_at=None)
                     )
                     if claimed.rowcount != 1:
                         continue
                     session.refresh(alert)
-                    self.escalation.advance(session, alert, now)
+                    if alert.status == "acked":
+                        self.escalation.ack_expired(session, alert, now)
+                    else:
+                        self.escalation.advance(session, alert, now)
                     done += 1
                 self.core.commit(session)
-            if len(rows) < BATCH:
+            if len(rows) < STEP_BATCH:
                 return done
 
     # -- reminders -----------------------------------------------------------------------
@@ -238,7 +244,7 @@ class Sweeper:
                     (CheckinClock.remind_at, CheckinClock.state == "ok"),
                     (CheckinClock.pause_remind_at, CheckinClock.state == "paused"),
                     (CheckinClock.paused_until, CheckinClock.state == "paused"),
-                    (Alert.next_step_at, Alert.status == "open"),
+                    (Alert.next_step_at, col(Alert.status).in_(("open", "acked"))),
                 )
             ]
             candidates += [source(session) for source in self.extra_wakeups]

@@ -91,12 +91,18 @@ async def test_missed_checkin_escalates_step_by_step_until_acknowledged(chat: Ch
     await chat.press("cora", "Acknowledge")
     chat.expect("cora", r"You acknowledged alert #1 about Amina")
     chat.expect("paul", r"Cora acknowledged alert #1 about Amina")
-    chat.clock.advance(3 * HOUR)
+    await chat.say("paul", "/ack 1")
+    chat.expect("paul", r"already acknowledged by Cora")
+    chat.clock.advance(HOUR)
     await chat.tick()
     chat.expect_nothing("paul")
     chat.expect_nothing("cora")
+    chat.clock.advance(HOUR + MINUTE)  # [escalation] ack_expiry (2h) without a resolution
+    await chat.tick()
+    chat.expect("paul", r"acknowledged by Cora .* but not resolved since: it is escalating again")
+    chat.expect("cora", r"acknowledged by Cora .* but not resolved since")
     await chat.say("paul", "/ack 1")
-    chat.expect("paul", r"already acknowledged by Cora")
+    chat.expect("paul", r"You acknowledged alert #1")
     assert [(a.kind, a.status) for a in alerts(chat)] == [("missed", "acked")]
     with Session(chat.core.engine) as session:
         actions = set(session.exec(select(AuditEntry.action)).all())

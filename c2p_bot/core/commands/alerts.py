@@ -74,9 +74,10 @@ def ack_command(ctx: Context, args: str) -> None:
         return
     others = ctx.core.escalation.acknowledge(ctx.session, alert, me, ctx.now)
     hrd_alias = _alias(ctx, alert.hrd_id)
+    acked_at = ctx.now.isoformat()
     for person in others:
         ctx.tell(person, lambda _: _("{who} acknowledged alert #{id} about {hrd}.").format(
-            who=me.alias, id=alert.id, hrd=hrd_alias), key=f"alert:{alert.id}:acked:{person.id}",
+            who=me.alias, id=alert.id, hrd=hrd_alias), key=f"alert:{alert.id}:acked:{person.id}:{acked_at}",
             kind="alert-acked", priority=10)
     ctx.reply(ctx._("You acknowledged alert #{id} about {hrd}. Others have been told. Keep the case "
                     "logbook with /log {id} TEXT and close the case with /resolve {id}.").format(
@@ -94,7 +95,7 @@ def log_command(ctx: Context, args: str) -> None:
     assert me is not None and me.id is not None
     if text:
         write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
-                   now=ctx.now, alert_id=alert.id)
+                   now=ctx.now, alert_id=alert.id, outbox=ctx.core.outbox)
         ctx.audit("logbook_entry", f"alert:{alert.id}")
         ctx.reply(ctx._("Added to the logbook of alert #{id}.").format(id=alert.id))
         return
@@ -126,7 +127,7 @@ def resolve_command(ctx: Context, args: str) -> None:
         return
     if text:
         write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
-                   now=ctx.now, alert_id=alert.id)
+                   now=ctx.now, alert_id=alert.id, outbox=ctx.core.outbox)
     others = ctx.core.escalation.resolve(ctx.session, alert, me, ctx.now)
     still_open = ctx.session.exec(select(Alert.id).where(
         Alert.hrd_id == alert.hrd_id, Alert.id != alert.id, col(Alert.status).in_(("open", "acked")))).first()
