@@ -1,5 +1,5 @@
 """A bot process for multi-worker tests: the real runtime on a shared database, delivering into
-a file (one JSON line per delivery: idempotency key, chat, wall-clock time), until SIGTERM or
+a file (one JSON line per delivery: idempotency key, chat, wall-clock time, alert numbers), until SIGTERM or
 SIGINT (or ``--seconds``, a safety limit). An orderly stop exits 0, as ``c2p-bot run`` does.
 Run: python -m tests.reliability.worker."""
 
@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import signal
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ from c2p_bot.core.events import Outgoing
 from c2p_bot.core.keyring import open_keyring
 from storage.engine import make_engine
 
+ALERT_NUMBER = re.compile(r"🚨 (?:[A-Z]+ )?ALERT #(\d+):")  # each alert in a message (or a digest)
+
 
 class FileTransport:
     platform = "memory"
@@ -28,8 +31,8 @@ class FileTransport:
         self.out = path.open("a", encoding="utf-8")
 
     async def deliver(self, message: Outgoing) -> str | None:
-        self.out.write(json.dumps({"key": message.idempotency_key, "chat": message.chat_id,
-                                   "t": time.time()}) + "\n")
+        self.out.write(json.dumps({"key": message.idempotency_key, "chat": message.chat_id, "t": time.time(),
+                                   "alerts": ALERT_NUMBER.findall(message.text)}) + "\n")
         self.out.flush()
         return None
 
