@@ -51,6 +51,7 @@ class Person(SQLModel, table=True):
     pin_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     duress_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     transport_warning_sent: bool = Field(default=False)
+    mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # c2p_bot.core.integrity
 
 
 class Identity(SQLModel, table=True):
@@ -66,6 +67,7 @@ class Identity(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     last_seen_at: datetime | None = Field(default=None, sa_column=_ts())
     unreachable_at: datetime | None = Field(default=None, sa_column=_ts())
+    mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # c2p_bot.core.integrity
 
 
 class Invite(SQLModel, table=True):
@@ -81,6 +83,9 @@ class Invite(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     expires_at: datetime = Field(sa_column=_ts(nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=_ts())
+    needs_approval: bool = Field(default=False)  # a coordinator invite under "two-person"
+    approved_by: int | None = Field(default=None)
+    approved_at: datetime | None = Field(default=None, sa_column=_ts())
 
 
 class AuditEntry(SQLModel, table=True):
@@ -136,6 +141,7 @@ class OutboxMessage(SQLModel, table=True):
     platform_message_id: str | None = Field(default=None, max_length=255)
     delete_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
     failing_since: datetime | None = Field(default=None, sa_column=_ts())  # first failed send
+    mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # binds the row to its chat
 
 
 class SeenEvent(SQLModel, table=True):
@@ -199,6 +205,7 @@ class Match(SQLModel, table=True):
     status: str = Field(default="active", max_length=12)  # offered | active | ended | declined
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=_ts())
+    mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # c2p_bot.core.integrity
 
 
 class Alert(SQLModel, table=True):
