@@ -1,15 +1,17 @@
-"""Coordinator commands: /invite, /people, /audit."""
+"""Coordinator commands: /invite, /approve_invite, /people, /audit, /match, /unmatch."""
 
 from __future__ import annotations
 
 from sqlmodel import col, func, select
 
+from c2p_bot.core.alerts import coordinators
 from c2p_bot.core.context import Context
+from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import N_
-from c2p_bot.core.invites import create_invite
+from c2p_bot.core.invites import approve_invite, create_invite, last_invite_id
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import PARTNER_KINDS, Role
-from storage.models import AuditEntry, Match, Person
+from storage.models import AuditEntry, Invite, Match, Person
 
 COORDINATOR = {Role.COORDINATOR}
 AUDIT_DEFAULT, AUDIT_MAX = 20, 200
@@ -33,9 +35,10 @@ def invite_command(ctx: Context, args: str) -> None:
     if kind is not None and (role is not Role.PARTNER or kind not in PARTNER_KINDS):
         ctx.reply(usage)
         return
+    two_person = role is Role.COORDINATOR and ctx.config.security.coordinator_invites == "two-person"
     code = create_invite(
         ctx.session, role=role, kind=kind, now=ctx.now, ttl=ctx.config.invites.ttl,
-        issued_by=ctx.person_id,
+        issued_by=ctx.person_id, needs_approval=two_person,
     )
     expires = (ctx.now + ctx.config.invites.ttl).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -49,7 +52,73 @@ def invite_command(ctx: Context, args: str) -> None:
     link = ctx.core.invite_links.get(ctx.incoming.platform)
     if link is not None:
         lines.append(ctx._("Or they open: {link}").format(link=link(code)))
+    if role is Role.COORDINATOR:
+        number = last_invite_id(ctx.session, code)
+        others = _announce_coordinator_invite(ctx, number, two_person)
+        lines.append(ctx._("This is invite #{id}; every coordinator has been told about it.").format(
+            id=number) if others else ctx._("This is invite #{id}.").format(id=number))
+        if two_person:
+            lines.append(ctx._("Before it works, another coordinator must approve it: I have asked them.")
+                         if others else
+                         ctx._("Before it works, another coordinator must approve it, and there is none: "
+                               "the operator can make a coordinator with `c2p-bot invite --role "
+                               "coordinator`."))
     ctx.reply("\n".join(lines))
+
+
+def _announce_coordinator_invite(ctx: Context, number: int, two_person: bool) -> list[Person]:
+    """Tell every other active coordinator (a new coordinator reads every future note)."""
+    others = [p for p in coordinators(ctx.session) if p.id != ctx.person_id]
+    requester = ctx.person.alias if ctx.person and ctx.person.alias else f"#{ctx.person_id}"
+    for person in others:
+        if two_person:
+            ctx.tell(person, lambda _: _(
+                "{alias} asks for an invite for a new coordinator (invite #{id}). A coordinator can "
+                "read every future note. It works only once another coordinator approves it: "
+                "/approve_invite {id}").format(alias=requester, id=number),
+                buttons=lambda _: [[Button(_("Approve invite #{id}").format(id=number),
+                                           f"/approve_invite {number}")]],
+                key=f"invite:{number}:announce:{person.id}")
+        else:
+            ctx.tell(person, lambda _: _(
+                "{alias} created an invite for a new coordinator (invite #{id}). A coordinator can "
+                "read every future note; if you did not expect this, ask them and check /audit."
+            ).format(alias=requester, id=number), key=f"invite:{number}:announce:{person.id}")
+    return others
+
+
+@registry.command(
+    "approve_invite",
+    roles=COORDINATOR,
+    usage=N_("ID"),
+    help=N_("Approve another coordinator's invite for a new coordinator."),
+)
+def approve_invite_command(ctx: Context, args: str) -> None:
+    words = args.strip().lstrip("#").split()
+    if len(words) != 1 or not words[0].isdigit():
+        ctx.reply(ctx._("Usage: /approve_invite ID, with the invite number from the request."))
+        return
+    number = int(words[0])
+    invite = ctx.session.get(Invite, number)
+    if (invite is None or invite.role != Role.COORDINATOR.value or not invite.needs_approval
+            or invite.used_at is not None or invite.expires_at <= ctx.now):
+        ctx.reply(ctx._("No coordinator invite #{id} is waiting for approval.").format(id=number))
+        return
+    if invite.approved_at is not None:
+        ctx.reply(ctx._("Invite #{id} is already approved.").format(id=number))
+        return
+    if invite.issued_by == ctx.person_id:
+        ctx.reply(ctx._("You asked for invite #{id}: you cannot approve your own invite; another "
+                        "coordinator must.").format(id=number))
+        return
+    approve_invite(ctx.session, invite, ctx.person_id, ctx.now)
+    ctx.reply(ctx._("Approved invite #{id}: the code now works once, until it expires.").format(id=number))
+    approver = ctx.person.alias if ctx.person and ctx.person.alias else f"#{ctx.person_id}"
+    for person in coordinators(ctx.session):
+        if person.id == ctx.person_id:
+            continue
+        ctx.tell(person, lambda _: _("{alias} approved invite #{id} for a new coordinator.").format(
+            alias=approver, id=number), key=f"invite:{number}:approved:{person.id}")
 
 
 def _role_name(ctx: Context, role: Role, kind: str | None) -> str:
