@@ -13,7 +13,7 @@ from c2p_bot.core.context import Context
 from c2p_bot.core.housekeeping import Housekeeping
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.matching_flow import install_matching
-from c2p_bot.core.notes import issue_keys
+from c2p_bot.core.notes import issue_keys, tell_notes_over_telegram
 from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.service import Core
@@ -37,6 +37,7 @@ def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring
     core.registration_hooks.append(give_keys)
     core.activation_hooks.append(start_clock)
     core.unreachable_hooks.append(core.escalation.on_unreachable)
+    core.profile_hooks.append(tell_notes_over_telegram)
     runtime = Runtime(core)
     sweeper = Sweeper(core, core.escalation)
     core.services["sweeper"] = sweeper

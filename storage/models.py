@@ -51,6 +51,7 @@ class Person(SQLModel, table=True):
     pin_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     duress_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     transport_warning_sent: bool = Field(default=False)
+    notes_over_telegram: bool = Field(default=False)  # notes written on Matrix may be shown on Telegram
     mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # c2p_bot.core.integrity
 
 
@@ -100,6 +101,15 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64)
     subject: str | None = Field(default=None, max_length=128)
     detail: str | None = Field(default=None, max_length=500)
+
+
+class AuditRewrite(SQLModel, table=True):
+    """Open only inside a ``/forget`` transaction: lets the audit log's triggers accept the
+    pseudonymisation of a forgotten person's entries, and nothing else (migration 0006)."""
+
+    __tablename__ = "audit_rewrite"
+
+    pseudonym: str = Field(primary_key=True, max_length=32)
 
 
 class Conversation(SQLModel, table=True):
@@ -254,6 +264,7 @@ class Note(SQLModel, table=True):
     alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True, ondelete="CASCADE")
     checkin_id: int | None = Field(default=None, foreign_key="checkin.id", ondelete="CASCADE")
     created_at: datetime = Field(sa_column=_ts(index=True, nullable=False))
+    platform: str | None = Field(default=None, max_length=16)  # where it was written (migration 0006)
 
 
 class NoteCopy(SQLModel, table=True):

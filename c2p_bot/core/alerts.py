@@ -20,7 +20,15 @@ from c2p_bot.core.audit import audit
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate, gettext_for
-from c2p_bot.core.notes import latest_note, open_copy, read_note
+from c2p_bot.core.notes import (
+    NOTE_ELSEWHERE,
+    NOTE_WITHHELD,
+    fit_to_channel,
+    latest_note,
+    open_copy,
+    open_note,
+)
+from c2p_bot.core.outbox import best_identity
 from c2p_bot.core.timefmt import both
 from storage.bulk import insert_many, one_of, table_of
 from storage.models import (
@@ -237,13 +245,22 @@ class Escalation:
                         note_text = TAMPERED
                 _ = gettext_for(person.ui_language)
                 identity_id, platform, chat_id = reachable
+                opened = note_text
+                note_text, safer = fit_to_channel(session, latest, person.id, person.key_mode, platform, opened)
                 messages.append(self.core.outbox.row_values(
                     session, platform=platform, chat_id=chat_id,
                     text=alert_text(_, view, hrd, person, note_text, latest), now=now,
                     key=f"alert:{view.id}:to:{person.id}:r0",
                     buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]], priority=KIND_PRIORITY["missed"],
                     kind="alert", person_id=person.id, identity_id=identity_id, alert_id=view.id,
-                    sensitive=note_text is not None))
+                    sensitive=note_text is not None and not note_text.startswith("\x00")))
+                if safer is not None:  # the note itself, on the reader's channel safe enough for it
+                    messages.append(self.core.outbox.row_values(
+                        session, platform=safer.platform, chat_id=safer.chat_id,
+                        text=alert_text(_, view, hrd, person, opened, latest), now=now,
+                        key=f"alert:{view.id}:to:{person.id}:r0:sealed",
+                        buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]],
+                        priority=KIND_PRIORITY["missed"], kind="alert", identity_id=safer.id, sensitive=True))
         insert_many(connection, table_of(AuditEntry), audits)
         insert_many(connection, table_of(AlertRecipient), recipients_rows)
         insert_many(connection, table_of(OutboxMessage), messages)
@@ -290,9 +307,13 @@ class Escalation:
         note_kinds = ("panic",) if alert.kind == "panic" else ("checkin", "duress")
         note = latest_note(session, hrd.id or 0, note_kinds)
         try:
-            note_text = read_note(session, self.core.keyring, note, person) if note else None
+            opened = open_note(session, self.core.keyring, note, person) if note else None
         except CryptoError:
-            note_text = TAMPERED
+            opened = TAMPERED
+        # Never over a less protected channel than the note was written on (issue 13 H4).
+        best = best_identity(session, person.id)
+        note_text, safer = fit_to_channel(session, note, person.id, person.key_mode,
+                                          best.platform if best else None, opened)
 
         acker = session.get(Person, alert.acked_by) if alert.acked_by and alert.status == "open" else None
         stale_ack = (acker.alias or "?", alert.acked_at) if acker is not None and alert.acked_at else None
@@ -300,15 +321,28 @@ class Escalation:
         def render(_: Translate) -> str:
             return alert_text(_, alert, hrd, person, note_text, note, stale_ack)
 
+        key = f"alert:{alert.id}:to:{person.id}:r{alert.repeats}"
         delivered = self.core.outbox.to_person(
-            session, person, render, now=now,
-            key=f"alert:{alert.id}:to:{person.id}:r{alert.repeats}",
+            session, person, render, now=now, key=key,
             buttons=lambda _: [[Button(_("Acknowledge"), f"/ack {alert.id}")]],
             priority=KIND_PRIORITY[alert.kind], kind="alert", alert_id=alert.id,
-            sensitive=note_text is not None,
+            sensitive=note_text is not None and not note_text.startswith("\x00"),
         )
         if delivered is None:
             log.warning("alert %s: recipient person:%s has no reachable identity", alert.id, person.id)
+        if safer is not None:
+            _ = gettext_for(person.ui_language)
+            self._note_elsewhere(session, safer, key, alert_text(_, alert, hrd, person, opened, note, stale_ack),
+                                 [[Button(_("Acknowledge"), f"/ack {alert.id}")]], KIND_PRIORITY[alert.kind], now)
+
+    def _note_elsewhere(self, session: Session, safer: Identity, key: str, text: str,
+                        buttons: list[list[Button]], priority: int, now: datetime) -> None:
+        """The alert with its note, on the reader's channel safe enough for it. Not tied to the
+        person or the alert: it never fails over to a less protected identity, and the chain
+        does not move on when only this copy cannot be delivered."""
+        self.core.outbox.to_chat(session, platform=safer.platform, chat_id=safer.chat_id, text=text,
+                                 now=now, key=key + ":sealed", buttons=buttons, priority=priority,
+                                 kind="alert", identity_id=safer.id, sensitive=True)
 
     # -- closing ---------------------------------------------------------------------
 
@@ -362,16 +396,17 @@ class PersonView(NamedTuple):
     ui_language: str
     key_mode: str
     wrapped_private_key: bytes | None
+    public_key: bytes | None = None  # named in an own-key reader's armour
 
     @classmethod
     def of(cls, person: Person) -> PersonView:
         return cls(person.id, person.alias, person.country, person.timezone, person.ui_language,
-                   person.key_mode, person.wrapped_private_key)
+                   person.key_mode, person.wrapped_private_key, person.public_key)
 
 
 PERSON, MATCH, ALERT, IDENTITY = table_of(Person), table_of(Match), table_of(Alert), table_of(Identity)
 PERSON_VIEW = (PERSON.c.id, PERSON.c.alias, PERSON.c.country, PERSON.c.timezone, PERSON.c.ui_language,
-               PERSON.c.key_mode, PERSON.c.wrapped_private_key)
+               PERSON.c.key_mode, PERSON.c.wrapped_private_key, PERSON.c.public_key)
 
 
 @dataclass
@@ -420,6 +455,14 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
     lines.append(_("Country: {country}.").format(country=hrd.country or "—"))
     if note_text == TAMPERED:
         lines.append(_("⚠ The latest note failed its integrity check and is not shown."))
+    elif note_text == NOTE_ELSEWHERE:
+        lines.append(_("🔒 A sealed note is waiting — read it on Matrix. It was written on an end-to-end "
+                       "encrypted channel and is not shown here."))
+    elif note_text == NOTE_WITHHELD:
+        lines.append(_("🔒 There is a sealed note from {when}. It was written on an end-to-end encrypted "
+                       "channel and is not shown here: join the bot on Matrix, or register your own key "
+                       "(c2p-bot keygen, then /key), to read such notes.").format(
+            when=both(note.created_at, zone) if note is not None else "—"))
     elif note_text is not None and note is not None:
         lines.append(_("Latest note ({when}): {note}").format(when=both(note.created_at, zone), note=note_text))
     lines.append(_("Acknowledge with /ack {id}. Add to the case logbook with /log {id} TEXT.").format(

@@ -8,6 +8,13 @@ people who hold their own key get armoured ciphertext the bot cannot open.
 A reader whose public key is unusable (a low-order point from an old row, or none at all) is
 skipped: the note is sealed to everyone else and the caller's alert goes out regardless; the
 coordinators are told, once per bad key, whose key it is (see :func:`report_unusable_keys`).
+
+A note never travels over a less protected channel than the one it was written on (issue 13 H4):
+each note records its platform; a note written on Matrix (end-to-end encrypted) is not decrypted
+into a Telegram message unless the HRD allowed it (``/profile notes_over_telegram=yes``). A reader
+who holds their own key gets the armoured ciphertext anywhere (the bot cannot read it either); a
+custodial reader gets :data:`NOTE_ELSEWHERE` ("read it on Matrix", the note goes to their Matrix
+identity) or :data:`NOTE_WITHHELD` (they have no channel safe enough) — see :func:`fit_to_channel`.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -30,12 +37,27 @@ from c2p_bot.core.crypto import (
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.keyring import Keyring
-from c2p_bot.core.outbox import Outbox
-from storage.models import Match, Note, NoteCopy, Person
+from c2p_bot.core.outbox import Outbox, best_identity
+from storage.models import AuditEntry, Identity, Match, Note, NoteCopy, Person
+
+if TYPE_CHECKING:
+    from c2p_bot.core.context import Context
 
 log = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
+
+# How well a platform protects what travels over it: Matrix rooms are end-to-end encrypted,
+# Telegram chats are readable by Telegram. Console and memory are local (tests, a terminal).
+PROTECTION = {"telegram": 1, "matrix": 2, "console": 2, "memory": 2}
+# Stand-ins for a note's text (like alerts.TAMPERED): never sent as such, rendered by alert_text.
+NOTE_ELSEWHERE = "\x00note-elsewhere"  # a sealed note waits for the reader on a safer channel
+NOTE_WITHHELD = "\x00note-withheld"  # a note exists; this channel is not safe enough for it
+
+
+def protection(platform: str | None) -> int:
+    """1 for channels the platform's operator can read (and unknown ones), 2 for end-to-end."""
+    return PROTECTION.get(platform or "", 1)
 
 
 class PersonLike(Protocol):
@@ -47,6 +69,17 @@ class PersonLike(Protocol):
     def key_mode(self) -> str: ...
     @property
     def wrapped_private_key(self) -> bytes | None: ...
+
+
+def armour_headers(note: Note, reader_public: bytes | None) -> list[tuple[str, str]]:
+    """What ``c2p-bot decrypt`` shows above a note, and the reader's key mark it checks."""
+    headers = [("note", str(note.id)), ("kind", note.kind),
+               ("written", note.created_at.strftime("%Y-%m-%dT%H:%MZ"))]
+    if note.alert_id is not None:
+        headers.append(("alert", str(note.alert_id)))
+    if reader_public:
+        headers.append(("reader-key", key_mark(reader_public)))
+    return headers
 
 
 def person_context(person_id: int) -> bytes:
@@ -132,14 +165,20 @@ def write_note(
     alert_id: int | None = None,
     checkin_id: int | None = None,
     outbox: Outbox | None = None,
+    platform: str | None = None,
 ) -> Note:
     """Store a note sealed to every current reader; the plaintext is not kept.
 
     A reader whose key is missing or unusable is skipped (never an exception: the caller's alert
-    must go out); with ``outbox`` the coordinators are told about them.
+    must go out); with ``outbox`` the coordinators are told about them. ``platform`` is where the
+    note was written; by default the author's identity that wrote just now (the core marks the
+    sender's identity seen before any command runs, so it is their best identity).
     """
+    if platform is None and author_id is not None:
+        written_on = best_identity(session, author_id)
+        platform = written_on.platform if written_on is not None else None
     note = Note(subject_id=subject_id, author_id=author_id, kind=kind, alert_id=alert_id,
-                checkin_id=checkin_id, created_at=now)
+                checkin_id=checkin_id, created_at=now, platform=platform)
     session.add(note)
     session.flush()
     assert note.id is not None
@@ -157,11 +196,72 @@ def write_note(
     return note
 
 
-def read_note(session: Session, keyring: Keyring, note: Note, reader: Person) -> str | None:
-    """The note as the reader should see it: plaintext (custodial), armour (own key), or None.
+def origin_level(session: Session, note: Note, cache: dict[int, int] | None = None) -> int:
+    """How protected the channel a note was written on is. Notes from before migration 0006 have
+    no platform: they count as end-to-end when the HRD has a Matrix identity."""
+    if note.platform is not None:
+        return protection(note.platform)
+    cache = cache if cache is not None else {}
+    if note.subject_id not in cache:
+        platforms = session.exec(select(Identity.platform).where(Identity.person_id == note.subject_id)).all()
+        cache[note.subject_id] = max((protection(p) for p in platforms), default=1)
+    return cache[note.subject_id]
 
+
+def shown_over(session: Session, note: Note, platform: str | None) -> bool:
+    """Whether the note's text may travel over ``platform`` (as safe as where it was written,
+    or the HRD allowed notes over Telegram)."""
+    if protection(platform) >= origin_level(session, note):
+        return True
+    hrd = session.get(Person, note.subject_id)
+    return bool(hrd is not None and hrd.notes_over_telegram)
+
+
+def safer_identity(session: Session, note: Note, reader_id: int) -> Identity | None:
+    """The reader's reachable identity on a channel as protected as the note's, if any."""
+    needed = origin_level(session, note)
+    found = [i for i in session.exec(select(Identity).where(
+        Identity.person_id == reader_id, col(Identity.unreachable_at).is_(None))).all()
+        if protection(i.platform) >= needed]
+    return max(found, key=lambda i: (i.last_seen_at or i.created_at, i.id or 0)) if found else None
+
+
+def fit_to_channel(session: Session, note: Note | None, reader_id: int, key_mode: str,
+                   platform: str | None, shown: str | None) -> tuple[str | None, Identity | None]:
+    """What of ``shown`` (the note as :func:`read_note` gives it) may go to the reader over
+    ``platform``: itself, or :data:`NOTE_ELSEWHERE` with the safer identity to send it to, or
+    :data:`NOTE_WITHHELD`. Armour (own key) and nothing at all travel anywhere."""
+    if note is None or shown is None or key_mode == "own" or shown.startswith("\x00"):
+        return shown, None
+    if shown_over(session, note, platform):
+        return shown, None
+    safer = safer_identity(session, note, reader_id)
+    return (NOTE_ELSEWHERE, safer) if safer is not None else (NOTE_WITHHELD, None)
+
+
+def read_note(session: Session, keyring: Keyring, note: Note, reader: Person,
+              platform: str | None = None) -> str | None:
+    """The note as the reader should see it over ``platform``: plaintext (custodial), armour
+    (own key), :data:`NOTE_ELSEWHERE`/:data:`NOTE_WITHHELD` (written on a safer channel), or None.
+
+    Without ``platform``, the reader's best identity (for a command, the chat it came from) and
+    None in place of the stand-ins, which the caller may not know how to show.
     A copy that fails to open (moved, altered) is reported in the log and shown as unreadable.
     """
+    assert note.id is not None and reader.id is not None
+    if platform is None:
+        best = best_identity(session, reader.id)
+        shown = open_note(session, keyring, note, reader)
+        fitted, _safer = fit_to_channel(session, note, reader.id, reader.key_mode,
+                                        best.platform if best else None, shown)
+        return None if fitted in (NOTE_ELSEWHERE, NOTE_WITHHELD) else fitted
+    shown = open_note(session, keyring, note, reader)
+    return fit_to_channel(session, note, reader.id, reader.key_mode, platform, shown)[0]
+
+
+def open_note(session: Session, keyring: Keyring, note: Note, reader: Person) -> str | None:
+    """The note for its reader whatever the channel: plaintext (custodial), armour (own key),
+    or None (no copy for them)."""
     assert note.id is not None and reader.id is not None
     copy = session.exec(
         select(NoteCopy).where(NoteCopy.note_id == note.id, NoteCopy.reader_id == reader.id)
@@ -170,7 +270,7 @@ def read_note(session: Session, keyring: Keyring, note: Note, reader: Person) ->
         return None
     context = note_context(note.id, reader.id)
     if reader.key_mode == "own":
-        return armour(copy.ciphertext, context)
+        return armour(copy.ciphertext, context, headers=armour_headers(note, reader.public_key))
     if reader.wrapped_private_key is None:
         return None
     try:
@@ -188,7 +288,7 @@ def open_copy(keyring: Keyring, note: Note, reader: Person | PersonLike, ciphert
     assert note.id is not None and reader.id is not None
     context = note_context(note.id, reader.id)
     if reader.key_mode == "own":
-        return armour(ciphertext, context)
+        return armour(ciphertext, context, headers=armour_headers(note, getattr(reader, "public_key", None)))
     if reader.wrapped_private_key is None:
         return None
     cache = private_keys if private_keys is not None else {}
@@ -206,3 +306,24 @@ def latest_note(session: Session, hrd_id: int, kinds: tuple[str, ...]) -> Note |
         select(Note).where(Note.subject_id == hrd_id, col(Note.kind).in_(kinds))
         .order_by(col(Note.created_at).desc(), col(Note.id).desc())
     ).first()
+
+
+def tell_notes_over_telegram(ctx: Context, person: Person) -> None:
+    """A profile hook: an HRD who lets their notes travel over Telegram weakens their protection,
+    so their partners and the coordinators are told (invariant 5)."""
+    if person.role != "hrd" or not person.notes_over_telegram:
+        return
+    changed = ctx.session.exec(select(AuditEntry.id).where(
+        AuditEntry.action == "profile_changed", AuditEntry.subject == f"person:{person.id}",
+        AuditEntry.at == ctx.now, col(AuditEntry.detail).contains("notes_over_telegram"))).first()
+    if changed is None:
+        return
+    alias = person.alias or "?"
+
+    def render(_: Translate) -> str:
+        return _("🔓 {alias} now allows their notes written on Matrix (end-to-end encrypted) to be shown "
+                 "on Telegram, where Telegram can read them.").format(alias=alias)
+
+    for reader in readers_of(ctx.session, person.id or 0):
+        ctx.tell(reader, render, key=f"notes-over-telegram:{person.id}:{reader.id}:{ctx.now.isoformat()}",
+                 priority=Priority.NOTICE)

@@ -192,6 +192,30 @@ def _accepted_capacity(_: Translate, config: Config) -> str:
     return _("Capacity is how many defenders you can support at once: a number from 0 to 50.")
 
 
+_YES = {"yes", "y", "true", "on", "1"}
+_NO = {"no", "n", "false", "off", "0"}
+
+
+def _parse_yes_no(raw: str, config: Config, _: Translate) -> bool:
+    value = raw.strip().lower()
+    if value in _YES | _NO:
+        return value in _YES
+    raise FieldError(_accepted_notes_over_telegram(_, config))
+
+
+def _accepted_notes_over_telegram(_: Translate, config: Config) -> str:
+    return _("Answer yes or no. With yes, notes you write on Matrix (end-to-end encrypted) are also "
+             "shown to partners and coordinators who read on Telegram, where Telegram can read them. "
+             "With no (the default) they get a line saying a sealed note is waiting on Matrix.")
+
+
+def _show_yes_no(name: str) -> Callable[[Person], str]:
+    def show(person: Person) -> str:
+        return "yes" if getattr(person, name) else "no"
+
+    return show
+
+
 def _csv(values: object) -> str:
     assert isinstance(values, list)
     return ",".join(values)
@@ -250,6 +274,10 @@ FIELDS: dict[str, ProfileField] = {
         ProfileField("language", _ALL, N_("Which language should the bot use?"),
                      _accepted_ui_language, _parse_ui_language, _set_attr("ui_language"),
                      _show_attr("ui_language"), choices=lambda c: SUPPORTED_LANGUAGES),
+        ProfileField("notes_over_telegram", _HRD,
+                     N_("May notes you write on Matrix be shown to readers on Telegram?"),
+                     _accepted_notes_over_telegram, _parse_yes_no, _set_attr("notes_over_telegram"),
+                     _show_yes_no("notes_over_telegram"), choices=lambda c: ("yes", "no")),
     )
 }
 
