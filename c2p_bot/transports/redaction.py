@@ -80,17 +80,29 @@ class _Withheld:
     __repr__ = __str__
 
 
+class _WithheldMapping(dict[str, Any]):
+    """Every ``%(key)s`` of a template reads as ``<withheld>``."""
+
+    def __missing__(self, key: str) -> _Withheld:
+        return _Withheld()
+
+
 def _render(record: logging.LogRecord) -> str:
     template = str(record.msg)
     args = record.args
     if not args:
         return _cut(template)
+    if _DATA_START.search(template):
+        return _cut(template)
     if isinstance(args, tuple):
-        safe = tuple(a if isinstance(a, _SAFE_ARG_TYPES) else _Withheld() for a in args)
+        safe: Any = tuple(a if isinstance(a, _SAFE_ARG_TYPES) else _Withheld() for a in args)
+    else:  # a lone mapping argument: "%r" of it, or "%(key)s" from it
+        safe = (_Withheld(),)
+    for candidate in (safe, _WithheldMapping()):
         try:
-            return _cut(template) if _DATA_START.search(template) else template % safe
+            return template % candidate
         except (TypeError, ValueError, KeyError):
-            pass
+            continue
     return _cut(template) + " [arguments withheld]"
 
 

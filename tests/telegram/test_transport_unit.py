@@ -131,3 +131,30 @@ def test_http_loggers_never_show_the_token() -> None:
     quiet_http_logging()
     assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
     assert not logging.getLogger("telegram").isEnabledFor(logging.DEBUG)
+
+
+def test_delete_after_is_clamped_inside_telegrams_48_hours(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    from c2p_bot.config import TelegramConfig
+    from storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'c2p.db'}"
+    upgrade(make_engine(url))
+    engine = make_engine(url)
+    config = parse_config({"telegram": {"token": TOKEN}}, env={})
+    runtime = build_runtime(config, engine, FakeClock(), Keyring(engine, Kek.generate()))
+    too_late = TelegramConfig.model_construct(token=TOKEN, delete_after=timedelta(days=3))
+    with caplog.at_level(logging.WARNING):
+        attach_telegram(runtime, too_late)
+    assert runtime.dispatchers["telegram"].delete_after == timedelta(hours=47)
+    warnings = [r for r in caplog.records if r.name.startswith("c2p_bot.transports.telegram")]
+    assert len(warnings) == 1 and "delete_after" in warnings[0].getMessage()
+    engine.dispose()
+
+
+def test_refused_and_gone_deletions_are_told_apart() -> None:
+    from c2p_bot.transports.telegram.errors import is_gone_on_delete, is_refused_delete
+
+    too_old = BadRequest("Bad Request: message can't be deleted for everyone")
+    assert is_refused_delete(too_old) and not is_gone_on_delete(too_old)
+    gone = BadRequest("Bad Request: message to delete not found")
+    assert is_gone_on_delete(gone) and not is_refused_delete(gone)

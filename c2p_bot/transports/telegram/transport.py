@@ -10,6 +10,7 @@ import contextlib
 import logging
 import secrets
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
@@ -362,9 +363,11 @@ class TelegramTransport:
         any that cannot be read, so that one bad update never blocks the others. Returns
         whether the batch was fetched."""
         try:
-            raw = await self.app.bot.do_api_request(
-                "getUpdates", api_kwargs={"offset": self._offset, "timeout": 0,
-                                          "allowed_updates": ALLOWED_UPDATES})
+            with warnings.catch_warnings():  # PTB suggests get_updates, which is what failed
+                warnings.simplefilter("ignore")
+                raw = await self.app.bot.do_api_request(
+                    "getUpdates", api_kwargs={"offset": self._offset, "timeout": 0,
+                                              "allowed_updates": ALLOWED_UPDATES})
         except Exception as error:
             log.warning("telegram: getUpdates failed (%s)", type(error).__name__)
             return False
