@@ -21,7 +21,6 @@ from c2p_bot.core.clock import SystemClock
 from c2p_bot.core.crypto import (
     CryptoError,
     KekError,
-    dearmour,
     encode_public_key,
     generate_keypair,
     kek_from_passphrase,
@@ -124,21 +123,53 @@ def cmd_keygen(out: str) -> int:
 
 
 def cmd_decrypt(key_file: str, source: str | None) -> int:
+    """Open a sealed message for the key in ``key_file``; first check it is that reader's, and
+    print what it is (note, reader, kind, time, alert) above the plaintext."""
+    import re
+
+    from c2p_bot.core.crypto.armour import parse_armour
+    from c2p_bot.core.notes import key_mark
+
     try:
         pair = read_private_key(key_file)
         text = sys.stdin.read() if source is None else open(source, encoding="utf-8").read()  # noqa: SIM115
-        blob, context = dearmour(text)
-        print(open_sealed(blob, pair.private, context).decode("utf-8"))
+        found = parse_armour(text)
     except OSError as error:
         raise CliError(f"cannot read {error.filename}: {error.strerror}") from None
     except CryptoError as error:
         raise CliError(f"cannot open the message: {error}") from None
+    context = found.context.decode("utf-8", "replace")
+    ids = re.fullmatch(r"note:(\d+):reader:(\d+)", context)
+    what = f"note #{ids.group(1)} for reader #{ids.group(2)}" if ids else f"message {context!r}"
+    mark = found.headers.get("reader-key")
+    if mark is not None and mark != key_mark(pair.public):
+        raise CliError(f"this {what} is sealed to that reader's key {mark}, not the key in {key_file} "
+                       f"({key_mark(pair.public)}): use that reader's key file")
+    try:
+        plaintext = open_sealed(found.blob, pair.private, found.context).decode("utf-8")
+    except CryptoError:
+        raise CliError(f"cannot open this {what} with the key in {key_file}: it is not that reader's "
+                       "key, or the text was altered") from None
+    details = [what]
+    if found.headers.get("kind"):
+        details.append(f"{found.headers['kind']} note" if ids else found.headers["kind"])
+    written = found.headers.get("written", "")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z", written):
+        details.append(f"written {written[:10]} {written[11:16]} UTC")
+    if found.headers.get("alert"):
+        details.append(f"alert #{found.headers['alert']}")
+    print("Sealed " + ", ".join(details) + ":")
+    print(plaintext)
     return 0
 
 
 def cmd_rotate_key(config: Config, new_key_file: str | None) -> int:
     engine = _open_database(config)
     now = SystemClock().now()
+    try:
+        refuse_if_running(engine, now)
+    except BotRunning as error:
+        raise CliError(str(error)) from None
     try:
         keyring = open_keyring(config, engine, now)
         new_passphrase = os.environ.get("C2P_NEW_PASSPHRASE")
