@@ -33,7 +33,7 @@ from c2p_bot.core.invites import create_invite
 from c2p_bot.core.keyring import Keyring, default_key_file, open_keyring
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from c2p_bot.core.runtime import Runtime
-from c2p_bot.rotation import rotate
+from c2p_bot.rotation import BotLease, BotRunning, refuse_if_running, rotate
 from storage.engine import StorageError, make_engine
 from storage.migrate import upgrade
 from storage.models import Person
@@ -204,10 +204,20 @@ def cmd_run(config: Config) -> int:
         keyring = open_keyring(config, engine, SystemClock().now())
     except KekError as error:
         raise CliError(str(error)) from None
-    runtime = build_runtime(config, engine, SystemClock(), keyring)
-    if config.telegram.enabled or config.matrix.enabled:
-        return asyncio.run(_run_networks(runtime, config, keyring))
-    return asyncio.run(_run_console(runtime, config))
+    # The lease keeps `rotate-key` away while we run; a key rotated anyway stops us (SIGTERM).
+    lease = BotLease(engine, keyring, lambda reason: os.kill(os.getpid(), signal.SIGTERM))
+    lease.start()
+    try:
+        runtime = build_runtime(config, engine, SystemClock(), keyring)
+        if config.telegram.enabled or config.matrix.enabled:
+            code = asyncio.run(_run_networks(runtime, config, keyring))
+        else:
+            code = asyncio.run(_run_console(runtime, config))
+    finally:
+        lease.stop()
+    if keyring.retired:
+        raise CliError(keyring.retired)
+    return code
 
 
 async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> int:

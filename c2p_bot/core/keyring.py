@@ -38,7 +38,10 @@ from storage.models import Person, Secret
 PASSPHRASE_ENV = "C2P_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 VERIFIER = "kek-verifier"
 KDF_PARAMS = "kek-kdf-params"
-_INTERNAL = {VERIFIER, KDF_PARAMS}
+LEASE_PREFIX = "bot-lease:"  # a running bot's lease (c2p_bot.rotation): plain JSON, not a secret
+INTEGRITY_SEALED = "integrity-sealed"  # every MAC'd row carries its MAC (c2p_bot.core.integrity)
+INTERNAL_NAMES = frozenset({VERIFIER, KDF_PARAMS, INTEGRITY_SEALED})
+_INTERNAL = INTERNAL_NAMES
 
 
 def default_key_file(database_url: str) -> Path:
@@ -59,7 +62,13 @@ class Keyring:
 
     def __init__(self, engine: Engine, kek: Kek, now: datetime | None = None) -> None:
         self.engine = engine
-        self.kek = kek
+        self.kek: Kek = kek
+        self.retired: str | None = None
+
+    def retire(self, reason: str) -> None:
+        """The key was rotated under this process: refuse every wrap and unwrap from now on."""
+        self.retired = reason
+        self.kek = _RetiredKek(reason)  # type: ignore[assignment]
 
     # -- outbox bodies (BodyProtector) ---------------------------------------------------
 
@@ -94,6 +103,21 @@ class Keyring:
             value = random_secret(size)
             self.put_secret(name, value, now)
         return value
+
+
+class _RetiredKek:
+    """Stands in for a KEK that was rotated away: nothing is written under it any more."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def _refuse(self, *args: object) -> bytes:
+        raise KekError(self.reason, code="rotated")
+
+    wrap = unwrap = make_verifier = _refuse
+
+    def verify(self, verifier: bytes) -> bool:
+        return False
 
 
 def take_env_secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
