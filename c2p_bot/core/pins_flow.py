@@ -1,33 +1,63 @@
-"""PINs and duress: setting them (/pin, guided) and checking them on /checkin.
+"""PINs and duress: setting them (/pin, guided), checking them on /checkin, and confirming with
+them whatever weakens protection.
 
-PIN hashes are argon2id hashes, additionally wrapped by the key-encryption key so a copied
-database does not allow an offline guess of a short PIN. A duress PIN gets a reply identical
-to a normal check-in's and silently raises a ``duress`` alert to every step at once. Several
-wrong PINs within a window raise a ``wrong_pin`` alert. Messages that carried a PIN are
-deleted where the platform allows. Flow diagram: docs/flows/pin.md.
+Both PIN verifiers (argon2id hashes) live in one value sealed by the key-encryption key
+(``person.pin_hash``), so a copied database allows no offline guess of a short PIN and does not
+show which verifier is the duress one. A duress PIN gets a reply identical to the check-in PIN's
+and silently raises a ``duress`` alert to every step at once. Wrong PINs count per person: the
+third within an hour raises a ``wrong_pin`` alert, the fifth locks PIN checks for an hour (no
+argon2 runs while locked). Messages that carried a PIN are deleted where the platform allows.
+
+With a PIN set, commands that weaken protection (``/pause``, a looser ``/schedule``, ``/forget``,
+changing PINs) ask for it first ("Send your check-in PIN to confirm"). The duress PIN carries the
+command out as the check-in PIN would, and raises the alarm; a wrong PIN changes nothing.
+Argon2 runs in the core thread (see :mod:`c2p_bot.core.runtime`), never on the event loop.
+Flow diagram: docs/flows/pin.md.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Literal
 
-from c2p_bot.core.alerts import recipients
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from c2p_bot.core.alerts import active_partners, coordinators, recipients
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import FLOWS, conversation_data, start_conversation
-from c2p_bot.core.crypto import DEFAULT_PIN_PARAMS, PinHashParams, hash_pin, match_pin, validate_pin, verify_pin
+from c2p_bot.core.crypto import DEFAULT_PIN_PARAMS, Kek, PinHashParams, hash_pin, validate_pin, verify_pin
+from c2p_bot.core.crypto.pins import PinVerifiers
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import write_note
+from c2p_bot.core.timefmt import both
 from storage.models import Alert, CheckinClock, Conversation, Person
 
 FLOW = "pin"
-WRONG_PIN_LIMIT = 3
+CONFIRM_FLOW = "confirm"
+CHECKIN_FLOW = "checkin-pin"
+WRONG_PIN_LIMIT = 3  # wrong PINs within WRONG_PIN_WINDOW that raise the wrong-PIN alarm (once)
 WRONG_PIN_WINDOW = timedelta(hours=1)
+LOCK_AFTER = 5  # wrong PINs after which PIN checks are refused, without hashing, for LOCK_FOR
+LOCK_FOR = WRONG_PIN_WINDOW
+CONFIRM_TTL = timedelta(minutes=15)
+
+PinOutcome = Literal["checkin", "duress", "wrong", "locked"]
+# Carries out a confirmed command: (ctx, the command's arguments, whether the duress PIN was used).
+Action = Callable[[Context, str, bool], None]
+ACTIONS: dict[str, Action] = {}
 
 
-def _context(person: Person, which: str) -> bytes:
-    return f"pin:{which}:{person.id}".encode()
+def _context(person: Person | int, which: str) -> bytes:
+    person_id = person if isinstance(person, int) else person.id
+    return f"pin:{which}:{person_id}".encode()
+
+
+# The sealed verifiers keep the context the check-in hash had, so `rotate-key` re-wraps them.
+SEALED = "checkin"
 
 
 def pin_params(ctx: Context) -> PinHashParams:
@@ -36,11 +66,50 @@ def pin_params(ctx: Context) -> PinHashParams:
     return params
 
 
-def stored_hashes(ctx: Context, person: Person) -> tuple[bytes | None, bytes | None]:
+# -- the sealed verifiers -------------------------------------------------------------------
+
+def _open(kek: Kek, person: Person) -> tuple[PinVerifiers | None, bool]:
+    """The person's verifiers, and whether the row must be re-sealed (a row from before)."""
+    if not person.pin_hash:
+        return None, False
+    plain = kek.unwrap(person.pin_hash, _context(person, SEALED))
+    verifiers = PinVerifiers.decode(plain)
+    if person.duress_hash:  # from before: the duress hash in a column of its own
+        verifiers = verifiers.with_duress(kek.unwrap(person.duress_hash, _context(person, "duress")))
+    return verifiers, bool(person.duress_hash) or verifiers.encode() != plain
+
+
+def store_verifiers(kek: Kek, person: Person, verifiers: PinVerifiers) -> None:
+    person.pin_hash = kek.wrap(verifiers.encode(), _context(person, SEALED))
+    person.duress_hash = None
+
+
+def load_verifiers(ctx: Context, person: Person) -> PinVerifiers | None:
+    """The person's PIN verifiers (re-sealed together on the way if the row is from before)."""
     kek = ctx.core.keyring.kek
-    checkin = kek.unwrap(person.pin_hash, _context(person, "checkin")) if person.pin_hash else None
-    duress = kek.unwrap(person.duress_hash, _context(person, "duress")) if person.duress_hash else None
-    return checkin, duress
+    verifiers, legacy = _open(kek, person)
+    if verifiers is not None and legacy:
+        store_verifiers(kek, person, verifiers)
+        ctx.session.add(person)
+    return verifiers
+
+
+def seal_legacy_pins(engine: Engine, kek: Kek) -> int:
+    """Re-seal every row that still keeps a separate, labelled duress hash (run at start-up)."""
+    done = 0
+    with Session(engine) as session:
+        for person in session.exec(select(Person).where(col(Person.pin_hash).is_not(None))).all():
+            verifiers, legacy = _open(kek, person)
+            if verifiers is not None and legacy:
+                store_verifiers(kek, person, verifiers)
+                session.add(person)
+                done += 1
+        session.commit()
+    return done
+
+
+def needs_pin(ctx: Context) -> bool:
+    return ctx.person is not None and bool(ctx.person.pin_hash)
 
 
 def problem_text(_: Translate, code: str) -> str:
@@ -51,30 +120,174 @@ def problem_text(_: Translate, code: str) -> str:
     return _("A PIN is made of digits only.")
 
 
+# -- checking a PIN: the attempt limit ----------------------------------------------------
+
+def _lock_ends(clock: CheckinClock, now: datetime) -> datetime | None:
+    start = clock.wrong_pin_window_start
+    if clock.wrong_pins >= LOCK_AFTER and start is not None and now - start < LOCK_FOR:
+        return start + LOCK_FOR
+    return None
+
+
+def check_pin(ctx: Context, clock: CheckinClock, candidate: str) -> PinOutcome:
+    """Which PIN ``candidate`` is. Counts wrong ones (raising the wrong-PIN alarm once per
+    window) and refuses, without hashing, while the person is locked out."""
+    hrd = ctx.person
+    assert hrd is not None
+    if _lock_ends(clock, ctx.now) is not None:
+        ctx.audit("pin_refused_locked", f"person:{hrd.id}")
+        return "locked"
+    verifiers = load_verifiers(ctx, hrd)
+    outcome: PinOutcome = "wrong"
+    if verifiers is not None and validate_pin(candidate) is None:
+        outcome = verifiers.match(candidate)
+    if outcome == "wrong":
+        _count_wrong(ctx, clock)
+    else:
+        clock.wrong_pins, clock.wrong_pin_window_start = 0, None
+        ctx.session.add(clock)
+    return outcome
+
+
+def _count_wrong(ctx: Context, clock: CheckinClock) -> None:
+    hrd = ctx.person
+    assert hrd is not None
+    start = clock.wrong_pin_window_start
+    if start is None or ctx.now - start >= WRONG_PIN_WINDOW:
+        clock.wrong_pins, clock.wrong_pin_window_start = 0, ctx.now
+    clock.wrong_pins += 1
+    ctx.audit("wrong_pin", f"person:{hrd.id}", f"count={clock.wrong_pins}")
+    if clock.wrong_pins == WRONG_PIN_LIMIT:
+        ctx.core.escalation.raise_alert(ctx.session, hrd, "wrong_pin", ctx.now)
+    if clock.wrong_pins >= LOCK_AFTER:
+        clock.wrong_pin_window_start = ctx.now  # the lock runs from the last wrong PIN
+    ctx.session.add(clock)
+
+
+def refuse(ctx: Context, clock: CheckinClock, outcome: PinOutcome, wrong_text: str) -> None:
+    """The answer to a wrong PIN or a locked person (queued first, like a check-in's)."""
+    if outcome == "locked":
+        ends = _lock_ends(clock, ctx.now)
+        assert ends is not None
+        ctx.reply(ctx._("Too many wrong PINs. I will not check a PIN again until {when}.").format(
+            when=both(ends, clock.timezone)), priority=Priority.DURESS)
+        return
+    ctx.reply(wrong_text, priority=Priority.DURESS)
+
+
+def raise_duress(ctx: Context, hrd: Person, what: str) -> Alert:
+    """The silent alarm of a duress PIN typed to confirm ``what`` (a command)."""
+    assert hrd.id is not None
+    note_row = write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="duress",
+                          text=ctx._("The duress PIN confirmed: {command}").format(command=what),
+                          now=ctx.now, outbox=ctx.core.outbox)
+    alert = ctx.core.escalation.raise_alert(ctx.session, hrd, "duress", ctx.now)
+    note_row.alert_id = alert.id
+    ctx.session.add(note_row)
+    return alert
+
+
+def tell_protectors(ctx: Context, hrd: Person, render: Callable[[Translate, str], str]) -> None:
+    """Tell the HRD's partners and every coordinator of a change to the HRD's protection;
+    ``render(_, zone)`` writes it in the reader's language and time zone."""
+    told: dict[int, Person] = {}
+    for person in active_partners(ctx.session, hrd.id or 0) + coordinators(ctx.session):
+        if person.id is not None and person.id != hrd.id:
+            told.setdefault(person.id, person)
+    for person in told.values():
+        ctx.tell(person, _in_zone(render, person.timezone), priority=Priority.NOTICE)
+
+
+def _in_zone(render: Callable[[Translate, str], str], zone: str) -> Callable[[Translate], str]:
+    return lambda _: render(_, zone)
+
+
+# -- confirming a command with the PIN ------------------------------------------------------
+
+def ask_pin(ctx: Context, action: str, args: str) -> None:
+    """Hold ``/action args`` until the PIN comes in the next message."""
+    start_conversation(ctx, CONFIRM_FLOW, action, {"args": args})
+    ctx.reply(ctx._("Send your check-in PIN to confirm. Nothing changes until then."))
+
+
+class ConfirmFlow:
+    def answer(self, ctx: Context, conversation: Conversation, text: str) -> None:
+        hrd = ctx.person
+        assert hrd is not None
+        ctx.delete_incoming()  # it may hold a PIN
+        action, args = conversation.step, str(conversation_data(conversation).get("args", ""))
+        ctx.session.delete(conversation)
+        ctx.session.flush()
+        if ctx.now - conversation.updated_at > CONFIRM_TTL or action not in ACTIONS:
+            ctx.reply(ctx._("That request has expired. Nothing was changed: send the command again."))
+            return
+        candidate = text.strip()
+        if validate_pin(candidate) is not None:
+            ctx.reply(ctx._("That is not a PIN. Nothing was changed."))
+            return
+        clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
+        outcome = check_pin(ctx, clock, candidate)
+        if outcome in ("wrong", "locked"):
+            refuse(ctx, clock, outcome, ctx._("That PIN is not right. Nothing was changed."))
+            return
+        ACTIONS[action](ctx, args, outcome == "duress")
+        if outcome == "duress" and action != "forget":  # /forget raises its own, before unlinking
+            raise_duress(ctx, hrd, f"/{action} {args}".strip())
+
+
+FLOWS[CONFIRM_FLOW] = ConfirmFlow()
+
+
 # -- /checkin with a PIN -------------------------------------------------------------------
 
 def checkin_with_pin(ctx: Context, clock: CheckinClock, args: str) -> None:
-    """``/checkin PIN [note]`` for someone who has set a PIN."""
+    """``/checkin PIN [note]`` for someone who has set a PIN; ``/checkin`` alone (the reminder's
+    "I'm safe" button) asks for the PIN, and the next message is the check-in."""
+    words = args.split(maxsplit=1)
+    candidate = words[0] if words else ""
+    note = words[1] if len(words) > 1 else ""
+    if not candidate:
+        start_conversation(ctx, CHECKIN_FLOW, "pin")
+        ctx.reply(ctx._("Your check-ins need your PIN: send it now, with an optional note after it."))
+        return
+    ctx.delete_incoming()
+    if validate_pin(candidate) is not None:
+        ctx.reply(ctx._("Your check-ins need your PIN: /checkin PIN, then an optional note."))
+        return
+    _checkin(ctx, clock, candidate, note)
+
+
+class CheckinPinFlow:
+    """The PIN (and note) sent on its own after ``/checkin`` or the "I'm safe" button."""
+
+    def answer(self, ctx: Context, conversation: Conversation, text: str) -> None:
+        hrd = ctx.person
+        assert hrd is not None
+        ctx.delete_incoming()
+        ctx.session.delete(conversation)
+        ctx.session.flush()
+        words = text.split(maxsplit=1)
+        candidate = words[0] if words else ""
+        if not hrd.pin_hash or validate_pin(candidate) is not None:
+            ctx.reply(ctx._("Your check-ins need your PIN: /checkin PIN, then an optional note."))
+            return
+        clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
+        _checkin(ctx, clock, candidate, words[1] if len(words) > 1 else "")
+
+
+FLOWS[CHECKIN_FLOW] = CheckinPinFlow()
+
+
+def _checkin(ctx: Context, clock: CheckinClock, candidate: str, note: str) -> None:
     from c2p_bot.core.commands.checkin import do_checkin, record_and_reply
 
     hrd = ctx.person
     assert hrd is not None and hrd.id is not None
-    words = args.split(maxsplit=1)
-    candidate = words[0] if words else ""
-    note = words[1] if len(words) > 1 else ""
-    if not candidate or validate_pin(candidate) is not None:
-        ctx.reply(ctx._("Your check-ins need your PIN: /checkin PIN, then an optional note."))
-        if candidate:
-            ctx.delete_incoming()
+    outcome = check_pin(ctx, clock, candidate)
+    if outcome in ("wrong", "locked"):
+        # The same answer, at the same speed, whether or not this wrong PIN raises the alarm.
+        refuse(ctx, clock, outcome, ctx._("That PIN is not right. Please try again: /checkin PIN"))
         return
-    ctx.delete_incoming()
-    checkin_hash, duress_hash = stored_hashes(ctx, hrd)
-    assert checkin_hash is not None
-    outcome = match_pin(candidate, checkin_hash, duress_hash)
-    if outcome == "wrong":
-        _wrong_pin(ctx, clock)
-        return
-    clock.wrong_pins, clock.wrong_pin_window_start = 0, None
     if outcome == "checkin":
         do_checkin(ctx, clock, note)
         return
@@ -113,21 +326,6 @@ def fold_into_duress(ctx: Context, missed: list[Alert], alarm: Alert) -> None:
                      alert_id=alarm.id, priority=Priority.DURESS)
 
 
-def _wrong_pin(ctx: Context, clock: CheckinClock) -> None:
-    hrd = ctx.person
-    assert hrd is not None
-    start = clock.wrong_pin_window_start
-    if start is None or ctx.now - start > WRONG_PIN_WINDOW:
-        clock.wrong_pins, clock.wrong_pin_window_start = 0, ctx.now
-    clock.wrong_pins += 1
-    ctx.audit("wrong_pin", f"person:{hrd.id}", f"count={clock.wrong_pins}")
-    # The same answer, at the same speed, whether or not this wrong PIN raises the alarm.
-    ctx.reply(ctx._("That PIN is not right. Please try again: /checkin PIN"), priority=Priority.DURESS)
-    if clock.wrong_pins == WRONG_PIN_LIMIT:
-        ctx.core.escalation.raise_alert(ctx.session, hrd, "wrong_pin", ctx.now)
-    ctx.session.add(clock)
-
-
 # -- /pin: setting PINs ----------------------------------------------------------------------
 
 def start_pin_setup(ctx: Context) -> None:
@@ -143,28 +341,31 @@ def start_pin_setup(ctx: Context) -> None:
 
 
 class PinFlow:
-    """The guided /pin conversation: current PIN (if any) → check-in PIN → duress PIN."""
+    """The guided /pin conversation: current PIN (if any) → check-in PIN → duress PIN.
+
+    Typed at "current PIN", the duress PIN plays along to the end (the same texts) and raises the
+    alarm, but the coercer's new PINs never replace the HRD's: they join the duress verifiers, so
+    they seem to work on the phone and every use of them raises the alarm again.
+    """
 
     def answer(self, ctx: Context, conversation: Conversation, text: str) -> None:
         hrd = ctx.person
         assert hrd is not None
         pin = text.strip()
         ctx.delete_incoming()
+        data = conversation_data(conversation)
         if conversation.step == "current":
-            checkin_hash, duress_hash = stored_hashes(ctx, hrd)
-            assert checkin_hash is not None
-            outcome = match_pin(pin, checkin_hash, duress_hash) if validate_pin(pin) is None else "wrong"
             clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
-            if outcome == "wrong":
+            outcome = check_pin(ctx, clock, pin)
+            if outcome in ("wrong", "locked"):
                 ctx.session.delete(conversation)
-                _wrong_pin(ctx, clock)
+                refuse(ctx, clock, outcome, ctx._("That PIN is not right. Nothing was changed."))
                 return
-            conversation.step = "checkin"
-            ctx.session.add(conversation)
+            start_conversation(ctx, FLOW, "checkin", {"change": True, "coerced": outcome == "duress"})
             # The same answer, queued first, whichever PIN it was.
             ctx.reply(ctx._("Choose a new check-in PIN: 4 to 12 digits."), priority=Priority.DURESS)
             if outcome == "duress":  # coerced into changing the PIN: play along, raise the alarm
-                ctx.core.escalation.raise_alert(ctx.session, hrd, "duress", ctx.now)
+                raise_duress(ctx, hrd, "/pin")
             return
         problem = validate_pin(pin)
         if problem is not None:
@@ -173,23 +374,30 @@ class PinFlow:
         params = pin_params(ctx)
         kek = ctx.core.keyring.kek
         if conversation.step == "checkin":
-            data = {"checkin": kek.wrap(hash_pin(pin, params), _context(hrd, "pending")).hex()}
+            data["checkin"] = kek.wrap(hash_pin(pin, params), _context(hrd, "pending")).hex()
             start_conversation(ctx, FLOW, "duress", data)
             ctx.reply(ctx._("Now choose a duress PIN, different from the first. If someone forces you to "
                             "check in, use it: the bot answers exactly as usual and silently alerts your "
                             "partners and the coordinators."))
             return
-        pending = bytes.fromhex(str(conversation_data(conversation)["checkin"]))
+        pending = bytes.fromhex(str(data["checkin"]))
         checkin_hash = kek.unwrap(pending, _context(hrd, "pending"))
         if verify_pin(checkin_hash, pin):
             ctx.reply(ctx._("The duress PIN must be different from your check-in PIN. Choose another."))
             return
-        hrd.pin_hash = kek.wrap(checkin_hash, _context(hrd, "checkin"))
-        hrd.duress_hash = kek.wrap(hash_pin(pin, params), _context(hrd, "duress"))
+        duress_hash = hash_pin(pin, params)
+        current = load_verifiers(ctx, hrd) if data.get("coerced") else None
+        if current is not None:
+            store_verifiers(kek, hrd, current.with_duress(checkin_hash, duress_hash))
+        else:
+            store_verifiers(kek, hrd, PinVerifiers(checkin_hash, (duress_hash,)))
         ctx.session.add(hrd)
         ctx.session.delete(conversation)
         ctx.audit("pins_set", f"person:{hrd.id}")
         ctx.reply(ctx._("Your PINs are set. From now on check in with /checkin PIN [note]."))
+        if data.get("change"):
+            alias = hrd.alias or "?"
+            tell_protectors(ctx, hrd, lambda _, zone: _("{alias} changed their PINs.").format(alias=alias))
 
 
 FLOWS[FLOW] = PinFlow()

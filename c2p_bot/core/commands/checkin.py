@@ -11,19 +11,21 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from c2p_bot.core.checkins import ensure_clock, record_checkin, restart_clock, schedule_of
+from c2p_bot.core.alerts import current_recipients
+from c2p_bot.core.checkins import arm, ensure_clock, record_checkin, restart_clock, schedule_of
 from c2p_bot.core.context import Context
+from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.durations_text import parse_duration_arg
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import N_, Translate
-from c2p_bot.core.notes import write_note
-from c2p_bot.core.pins_flow import checkin_with_pin
+from c2p_bot.core.notes import read_note, write_note
+from c2p_bot.core.pins_flow import ACTIONS, ask_pin, checkin_with_pin, needs_pin, tell_protectors
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from c2p_bot.core.schedule import ScheduleError, parse_times
 from c2p_bot.core.timefmt import both
 from c2p_bot.durations import format_duration
-from storage.models import Alert, Checkin, CheckinClock
+from storage.models import Alert, Checkin, CheckinClock, Note, Person
 
 HRD = {Role.HRD}
 MIN_INTERVAL, MAX_INTERVAL = timedelta(minutes=1), timedelta(days=30)
@@ -48,6 +50,7 @@ class Recorded:
     reply: str
     missed: list[Alert]
     sent_at: datetime
+    note: Note | None = None
 
 
 def record_and_reply(ctx: Context, clock: CheckinClock, note_text: str) -> Recorded:
@@ -60,28 +63,47 @@ def record_and_reply(ctx: Context, clock: CheckinClock, note_text: str) -> Recor
     assert hrd is not None and hrd.id is not None
     sent_at = min(ctx.incoming.sent_at or ctx.now, ctx.now)
     result = record_checkin(ctx.session, clock, sent_at, ctx.now, ctx.config)
+    note: Note | None = None
     if not result.stale:
         checkin = Checkin(hrd_id=hrd.id, sent_at=sent_at, received_at=ctx.now, on_time=not result.late)
         ctx.session.add(checkin)
         ctx.session.flush()
         if note_text:
-            write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="checkin", text=note_text,
-                       now=ctx.now, checkin_id=checkin.id, outbox=ctx.core.outbox)
+            note = write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="checkin", text=note_text,
+                              now=ctx.now, checkin_id=checkin.id, outbox=ctx.core.outbox)
         ctx.audit("checkin", f"person:{hrd.id}", "late" if result.late else "on time")
     reply = checkin_reply(ctx._, both(clock.next_due, clock.timezone))
     ctx.reply(reply, priority=CHECKIN_REPLY_PRIORITY)
-    return Recorded(reply, [] if result.stale else list(result.resolved), sent_at)
+    return Recorded(reply, [] if result.stale else list(result.resolved), sent_at, note)
 
 
 def resolve_missed(ctx: Context, recorded: Recorded) -> None:
-    """A free check-in closes the missed alerts it answers and tells whoever was alerted."""
+    """A free check-in closes the missed alerts it answers and tells everyone alerted (who may
+    still see the alert) of the all-clear, with the HRD's note. For an HRD with a PIN this runs
+    only after the check-in PIN: the all-clear needs it (the duress PIN folds the alerts instead).
+    """
     hrd = ctx.person
     assert hrd is not None
     for alert in recorded.missed:
+        current = {p.id for p in current_recipients(ctx.session, alert)}
         others = ctx.core.escalation.resolve(ctx.session, alert, hrd, ctx.now)
         for person in others:
-            ctx.tell(person, _resolved_text(hrd.alias or "", recorded.sent_at, alert.id or 0, person.timezone),
-                     key=f"alert:{alert.id}:resolved-by-checkin:{person.id}", kind="alert-closed")
+            if person.id not in current:
+                continue
+            note_text = _note_for(ctx, recorded.note, person)
+            ctx.tell(person, _resolved_text(hrd.alias or "", recorded.sent_at, alert.id or 0, person.timezone,
+                                            note_text),
+                     key=f"alert:{alert.id}:resolved-by-checkin:{person.id}", kind="alert-closed",
+                     sensitive=note_text is not None)
+
+
+def _note_for(ctx: Context, note: Note | None, reader: Person) -> str | None:
+    if note is None:
+        return None
+    try:
+        return read_note(ctx.session, ctx.core.keyring, note, reader)
+    except CryptoError:
+        return None
 
 
 def do_checkin(ctx: Context, clock: CheckinClock, note_text: str) -> None:
@@ -89,10 +111,14 @@ def do_checkin(ctx: Context, clock: CheckinClock, note_text: str) -> None:
     resolve_missed(ctx, record_and_reply(ctx, clock, note_text))
 
 
-def _resolved_text(alias: str, sent_at: datetime, alert_id: int, zone: str) -> Callable[[Translate], str]:
+def _resolved_text(alias: str, sent_at: datetime, alert_id: int, zone: str,
+                   note_text: str | None = None) -> Callable[[Translate], str]:
     def render(_: Translate) -> str:
-        return _("{alias} checked in at {when}. Alert #{id} is resolved.").format(
+        text = _("{alias} checked in at {when}. Alert #{id} is resolved.").format(
             alias=alias, when=both(sent_at, zone), id=alert_id)
+        if note_text is not None:
+            text += "\n" + _("Their note: {note}").format(note=note_text)
+        return text
 
     return render
 
@@ -131,13 +157,83 @@ def status_command(ctx: Context, args: str) -> None:
 
 
 def _describe(ctx: Context, clock: CheckinClock) -> str:
+    return describe(ctx._, clock)
+
+
+def describe(_: Translate, clock: CheckinClock) -> str:
     schedule = schedule_of(clock)
     grace = format_duration(timedelta(seconds=clock.grace_s))
     if schedule.kind == "daily":
-        return ctx._("daily at {times} ({zone}), grace {grace}").format(
+        return _("daily at {times} ({zone}), grace {grace}").format(
             times=schedule.describe_times(), zone=clock.timezone, grace=grace)
-    return ctx._("every {interval}, grace {grace}").format(
+    return _("every {interval}, grace {grace}").format(
         interval=format_duration(schedule.interval), grace=grace)
+
+
+def longest_gap(schedule_kind: str, interval_s: int, daily_times: str) -> int:
+    """The longest time, in seconds, a schedule lets pass between two check-ins."""
+    if schedule_kind != "daily":
+        return interval_s
+    minutes = sorted(int(t[:2]) * 60 + int(t[3:]) for t in daily_times.split(",") if t)
+    if not minutes:
+        return 86400
+    gaps = [b - a for a, b in zip(minutes, minutes[1:], strict=False)] + [24 * 60 - minutes[-1] + minutes[0]]
+    return max(gaps) * 60
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    schedule_kind: str
+    interval_s: int
+    daily_times: str
+    timezone: str
+    grace_s: int
+
+    def looser_than(self, clock: CheckinClock) -> bool:
+        """Whether it lets more time pass before an alarm than the clock's schedule does now."""
+        return self.grace_s > clock.grace_s or longest_gap(
+            self.schedule_kind, self.interval_s, self.daily_times) > longest_gap(
+            clock.schedule_kind, clock.interval_s, clock.daily_times)
+
+
+def _plan_schedule(ctx: Context, clock: CheckinClock, words: list[str]) -> SchedulePlan | str:
+    """The schedule ``/schedule WORDS`` asks for, or the text to answer when it is not valid."""
+    usage = ctx._("Usage: /schedule every 12h [grace 1h] — or /schedule daily 09:00,21:00 "
+                  "[tz Africa/Nairobi] [grace 30m]. Durations look like 45m, 12h, 1d.")
+    options: dict[str, str | None] = {"grace": None, "tz": None}
+    head, rest = words[0].lower(), words[2:]
+    if head not in ("every", "daily") or len(words) < 2 or len(rest) % 2:
+        return usage
+    for key, value in zip(rest[::2], rest[1::2], strict=True):
+        if key.lower() not in options or options[key.lower()] is not None:
+            return usage
+        options[key.lower()] = value
+    grace = clock.grace_s
+    if options["grace"] is not None:
+        parsed = parse_duration_arg(options["grace"], MIN_GRACE, MAX_GRACE)
+        if parsed is None:
+            return ctx._("The grace period must be a duration from 1m to 7d, like 30m or 2h.")
+        grace = int(parsed.total_seconds())
+    if head == "every":
+        if options["tz"] is not None:
+            return usage
+        interval = parse_duration_arg(words[1], MIN_INTERVAL, MAX_INTERVAL)
+        if interval is None:
+            return ctx._("The interval must be a duration from 1m to 30d, like 12h or 1d.")
+        return SchedulePlan("every", int(interval.total_seconds()), "", clock.timezone, grace)
+    try:
+        times = parse_times(words[1])
+    except ScheduleError:
+        return ctx._("Times are 24-hour HH:MM separated by commas, like 09:00,21:00.")
+    zone = clock.timezone
+    if options["tz"] is not None:
+        from c2p_bot.core.profile_fields import FIELDS, FieldError
+
+        try:
+            zone = str(FIELDS["timezone"].parse(options["tz"], ctx.config, ctx._))
+        except FieldError as error:
+            return error.message
+    return SchedulePlan("daily", clock.interval_s, ",".join(t.strftime("%H:%M") for t in times), zone, grace)
 
 
 @registry.command("schedule", roles=HRD,
@@ -147,76 +243,85 @@ def schedule_command(ctx: Context, args: str) -> None:
     hrd = ctx.person
     assert hrd is not None
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
-    usage = ctx._("Usage: /schedule every 12h [grace 1h] — or /schedule daily 09:00,21:00 "
-                  "[tz Africa/Nairobi] [grace 30m]. Durations look like 45m, 12h, 1d.")
     words = args.split()
     if not words:
         ctx.reply(ctx._("Your schedule: {schedule}.\nNext check-in due: {due} — {utc}.").format(
             schedule=_describe(ctx, clock), due=both(clock.next_due, clock.timezone),
             utc=clock.next_due.strftime("%Y-%m-%d %H:%M UTC")))
         return
-    options: dict[str, str | None] = {"grace": None, "tz": None}
-    head, rest = words[0].lower(), words[2:]
-    if head not in ("every", "daily") or len(words) < 2 or len(rest) % 2:
-        ctx.reply(usage)
+    plan = _plan_schedule(ctx, clock, words)
+    if isinstance(plan, str):
+        ctx.reply(plan)
         return
-    for key, value in zip(rest[::2], rest[1::2], strict=True):
-        if key.lower() not in options or options[key.lower()] is not None:
-            ctx.reply(usage)
-            return
-        options[key.lower()] = value
-    grace = clock.grace_s
-    if options["grace"] is not None:
-        parsed = parse_duration_arg(options["grace"], MIN_GRACE, MAX_GRACE)
-        if parsed is None:
-            ctx.reply(ctx._("The grace period must be a duration from 1m to 7d, like 30m or 2h."))
-            return
-        grace = int(parsed.total_seconds())
-    if head == "every":
-        if options["tz"] is not None:
-            ctx.reply(usage)
-            return
-        interval = parse_duration_arg(words[1], MIN_INTERVAL, MAX_INTERVAL)
-        if interval is None:
-            ctx.reply(ctx._("The interval must be a duration from 1m to 30d, like 12h or 1d."))
-            return
-        clock.schedule_kind, clock.interval_s, clock.daily_times = "every", int(interval.total_seconds()), ""
-    else:
-        try:
-            times = parse_times(words[1])
-        except ScheduleError:
-            ctx.reply(ctx._("Times are 24-hour HH:MM separated by commas, like 09:00,21:00."))
-            return
-        zone = clock.timezone
-        if options["tz"] is not None:
-            from c2p_bot.core.profile_fields import FIELDS, FieldError
+    if needs_pin(ctx) and plan.looser_than(clock):
+        ask_pin(ctx, "schedule", args)
+        return
+    # Without the PIN, a change never moves the deadline later (it would postpone the alarm).
+    _apply_schedule(ctx, clock, plan, keep_earlier=needs_pin(ctx))
 
-            try:
-                zone = str(FIELDS["timezone"].parse(options["tz"], ctx.config, ctx._))
-            except FieldError as error:
-                ctx.reply(error.message)
-                return
-        clock.schedule_kind, clock.daily_times = "daily", ",".join(t.strftime("%H:%M") for t in times)
-        clock.timezone = zone
-    clock.grace_s = grace
+
+def _confirmed_schedule(ctx: Context, args: str, duress: bool) -> None:
+    hrd = ctx.person
+    assert hrd is not None
+    clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
+    plan = _plan_schedule(ctx, clock, args.split())
+    if isinstance(plan, str):
+        ctx.reply(plan)
+        return
+    _apply_schedule(ctx, clock, plan, keep_earlier=False)
+
+
+def _apply_schedule(ctx: Context, clock: CheckinClock, plan: SchedulePlan, *, keep_earlier: bool) -> None:
+    hrd = ctx.person
+    assert hrd is not None
+    before = clock.next_due
+    clock.schedule_kind, clock.interval_s, clock.daily_times = plan.schedule_kind, plan.interval_s, plan.daily_times
+    clock.timezone, clock.grace_s = plan.timezone, plan.grace_s
     if clock.state == "ok":
         restart_clock(clock, ctx.now, ctx.config)
+        if keep_earlier and before < clock.next_due:
+            arm(clock, before, ctx.config, ctx.now)
     ctx.session.add(clock)
     ctx.audit("schedule_changed", f"person:{hrd.id}", clock.schedule_kind)
     ctx.reply(ctx._("Schedule saved: {schedule}.\nNext check-in due: {due}.").format(
         schedule=_describe(ctx, clock), due=both(clock.next_due, clock.timezone)))
+    alias = hrd.alias or "?"
+
+    def render(_: Translate, zone: str) -> str:
+        return _("{alias} changed their check-in schedule: {schedule}. Next check-in due {due}.").format(
+            alias=alias, schedule=describe(_, clock), due=both(clock.next_due, zone))
+
+    tell_protectors(ctx, hrd, render)
 
 
-@registry.command("pause", roles=HRD, usage=N_("DURATION"),
-                  help=N_("Pause check-ins for a while, e.g. /pause 2d (they resume by themselves)."))
-def pause_command(ctx: Context, args: str) -> None:
-    hrd = ctx.person
-    assert hrd is not None
+ACTIONS["schedule"] = _confirmed_schedule
+
+
+def _pause_for(ctx: Context, args: str) -> timedelta | None:
     longest = ctx.config.checkins.max_pause
     duration = parse_duration_arg(args.strip(), timedelta(minutes=1), longest)
     if duration is None:
         ctx.reply(ctx._("Usage: /pause DURATION, like 8h or 3d. The longest pause is {max}.").format(
             max=format_duration(longest)))
+    return duration
+
+
+@registry.command("pause", roles=HRD, usage=N_("DURATION"),
+                  help=N_("Pause check-ins for a while, e.g. /pause 2d (they resume by themselves)."))
+def pause_command(ctx: Context, args: str) -> None:
+    if _pause_for(ctx, args) is None:
+        return
+    if needs_pin(ctx):
+        ask_pin(ctx, "pause", args.strip())
+        return
+    _pause(ctx, args, False)
+
+
+def _pause(ctx: Context, args: str, duress: bool) -> None:
+    hrd = ctx.person
+    assert hrd is not None
+    duration = _pause_for(ctx, args)
+    if duration is None:
         return
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
     until = ctx.now + duration
@@ -227,6 +332,12 @@ def pause_command(ctx: Context, args: str) -> None:
     ctx.audit("paused", f"person:{hrd.id}", f"for {format_duration(duration)}")
     ctx.reply(ctx._("Check-ins are paused until {when}. They start again by themselves; "
                     "send /resume to end the pause earlier.").format(when=both(until, clock.timezone)))
+    alias = hrd.alias or "?"
+    tell_protectors(ctx, hrd, lambda _, zone: _("{alias} paused their check-ins until {when}.").format(
+        alias=alias, when=both(until, zone)))
+
+
+ACTIONS["pause"] = _pause
 
 
 @registry.command("resume", roles=HRD, help=N_("End a pause now."))
@@ -243,6 +354,9 @@ def resume_command(ctx: Context, args: str) -> None:
     ctx.audit("resumed", f"person:{hrd.id}")
     ctx.reply(ctx._("Check-ins are back on. Your next check-in is due {due}.").format(
         due=both(clock.next_due, clock.timezone)))
+    alias, due = hrd.alias or "?", clock.next_due
+    tell_protectors(ctx, hrd, lambda _, zone: _("{alias} resumed their check-ins. Next check-in due {due}.")
+                    .format(alias=alias, due=both(due, zone)))
 
 
 @registry.command("panic", roles=HRD, usage=N_("[note]"),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from sqlmodel import col, delete
 
+from c2p_bot.core.alerts import coordinators
 from c2p_bot.core.context import Context
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.onboarding import alias_taken
 from c2p_bot.core.parsing import parse_assignments
+from c2p_bot.core.pins_flow import ACTIONS, ask_pin, needs_pin, raise_duress, tell_protectors
 from c2p_bot.core.profile_fields import FieldError, fields_for
 from c2p_bot.core.registry import registry
-from c2p_bot.core.roles import ALL_ROLES
-from storage.models import Person
+from c2p_bot.core.roles import ALL_ROLES, Role
+from storage.models import Identity, Person
 
 
 @registry.command(
@@ -86,16 +88,63 @@ def profile_command(ctx: Context, args: str) -> None:
 def forget_command(ctx: Context, args: str) -> None:
     person = ctx.person
     assert person is not None
-    if args.strip().lower() != "confirm":
+    words = args.strip().lower().split()
+    if words[:1] != ["confirm"]:
         ctx.reply(ctx._("This erases your profile, check-ins, notes and keys, and you will "
                         "no longer be protected by the programme. To go ahead, send "
                         "/forget confirm"))
         return
+    if _last_coordinator(ctx, person) and words[1:] != ["last"]:
+        ctx.reply(ctx._("Warning: you are the last active coordinator. Without you, alerts that are "
+                        "not answered reach nobody beyond the partners, and nobody can invite, match "
+                        "or resolve. Invite another coordinator first. To erase your data anyway, "
+                        "send /forget confirm last"))
+        return
+    if needs_pin(ctx):
+        ask_pin(ctx, "forget", "")
+        return
+    forget_person(ctx, "", False)
+
+
+def _last_coordinator(ctx: Context, person: Person) -> bool:
+    if person.role != Role.COORDINATOR.value or person.status != "active":
+        return False
+    return all(other.id == person.id for other in coordinators(ctx.session))
+
+
+def forget_person(ctx: Context, args: str, duress: bool) -> None:
+    """Erase the sender. Under the duress PIN it only looks erased: the phone's identities are
+    unlinked (the bot treats it as a stranger from now on, as after a real /forget), while the
+    profile, the clock and the partners stay and the duress alarm goes out."""
+    person = ctx.person
+    assert person is not None
     person_id, role = person.id, person.role
+    if person.role == Role.HRD.value and person.status == "active":
+        alias = person.alias or "?"
+        tell_protectors(ctx, person, lambda _, zone: _(
+            "{alias} left the programme and erased their data (/forget). Their check-ins and alerts "
+            "have ended.").format(alias=alias) if not duress else _(
+            "{alias} sent /forget with the duress PIN: their data is kept and they are still "
+            "protected, but their chat no longer reaches them.").format(alias=alias))
     for hook in ctx.core.forget_hooks:
-        hook(ctx, person)
-    ctx.session.execute(delete(Person).where(col(Person.id) == person_id))
-    ctx.session.expunge(person)
+        # Under duress only the transports' hooks run (they make the chat look like a stranger's);
+        # the core's erase what a real /forget erases, and this person is kept.
+        if not duress or getattr(hook, "__module__", "").startswith("c2p_bot.transports."):
+            hook(ctx, person)
+    if duress:
+        raise_duress(ctx, person, "/forget")
+        ctx.session.execute(delete(Identity).where(col(Identity.person_id) == person_id))
+        action, detail = "identities_unlinked_under_duress", None
+    else:
+        ctx.session.execute(delete(Person).where(col(Person.id) == person_id))
+        action, detail = "person_forgotten", f"role={role}"
+    ctx.session.flush()
+    for row in (person, ctx.identity):
+        if row is not None and row in ctx.session:
+            ctx.session.expunge(row)
     ctx.person, ctx.identity = None, None
-    ctx.audit("person_forgotten", f"person:{person_id}", f"role={role}")
+    ctx.audit(action, f"person:{person_id}", detail)
     ctx.reply(ctx._("Your data has been erased. Goodbye, and stay safe."))
+
+
+ACTIONS["forget"] = forget_person

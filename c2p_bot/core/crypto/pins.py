@@ -8,6 +8,7 @@ Hashing is slow by design: call these off the event loop.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -93,3 +94,51 @@ def match_pin(pin: str, checkin_hash: bytes, duress_hash: bytes | None) -> PinMa
     if is_duress:
         return "duress"
     return "checkin" if is_checkin else "wrong"
+
+
+_VERIFIERS_MAGIC = b"c2p-pins1\n"
+MAX_DURESS_VERIFIERS = 3  # the HRD's own duress PIN and the latest ones a coercer chose
+
+
+@dataclass(frozen=True)
+class PinVerifiers:
+    """Everything that checks a person's PINs, kept as one value (sealed as a whole, so the
+    database shows neither how many PINs there are nor which verifier is the duress one).
+
+    ``duress`` usually holds the HRD's duress PIN; PINs a coercer chose at ``/pin`` after
+    typing the duress PIN join it (they look like working PINs and raise the alarm).
+    """
+
+    checkin: bytes
+    duress: tuple[bytes, ...] = ()
+
+    def encode(self) -> bytes:
+        body = {"c": self.checkin.decode("ascii"), "d": [h.decode("ascii") for h in self.duress]}
+        return _VERIFIERS_MAGIC + json.dumps(body, separators=(",", ":")).encode("ascii")
+
+    @classmethod
+    def decode(cls, blob: bytes) -> PinVerifiers:
+        """The value :meth:`encode` made, or a bare argon2id hash (rows from before)."""
+        if not blob.startswith(_VERIFIERS_MAGIC):
+            return cls(blob)
+        body = json.loads(blob[len(_VERIFIERS_MAGIC):])
+        return cls(str(body["c"]).encode("ascii"), tuple(str(h).encode("ascii") for h in body["d"]))
+
+    def with_duress(self, *extra: bytes) -> PinVerifiers:
+        """Add duress verifiers, keeping the first (the HRD's own) and the newest."""
+        duress = self.duress + extra
+        if len(duress) > MAX_DURESS_VERIFIERS:
+            duress = duress[:1] + duress[len(duress) - MAX_DURESS_VERIFIERS + 1:]
+        return PinVerifiers(self.checkin, duress)
+
+    def match(self, pin: str) -> PinMatch:
+        """Classify a typed PIN, running every verifier (at least two) whatever matches, so the
+        time taken does not depend on which PIN was typed. A duress match wins."""
+        is_checkin = verify_pin(self.checkin, pin)
+        is_duress = False
+        for hashed in self.duress or (self.checkin,):
+            matched = verify_pin(hashed, pin)  # always run: constant effort
+            is_duress = is_duress or (matched and bool(self.duress))
+        if is_duress:
+            return "duress"
+        return "checkin" if is_checkin else "wrong"
