@@ -10,6 +10,7 @@ from c2p_bot.core.alarm import AlarmClock
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.clock import Clock
 from c2p_bot.core.context import Context
+from c2p_bot.core.forgetting import forget_traces, scrub_sent
 from c2p_bot.core.housekeeping import Housekeeping
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.matching_flow import install_matching
@@ -38,12 +39,13 @@ def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring
     core.activation_hooks.append(start_clock)
     core.unreachable_hooks.append(core.escalation.on_unreachable)
     core.profile_hooks.append(tell_notes_over_telegram)
+    core.forget_hooks.append(forget_traces)
     runtime = Runtime(core)
     sweeper = Sweeper(core, core.escalation)
     core.services["sweeper"] = sweeper
     install_matching(core, sweeper)
     housekeeping = Housekeeping(core)
-    sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages]
+    sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages, scrub_sent(core)]
 
     async def sweep() -> None:
         await runtime.on_clock(sweeper.sweep)
