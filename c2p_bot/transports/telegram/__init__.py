@@ -17,9 +17,17 @@ Flow (diagram: ``README.md`` in this folder):
 3. **Sending.** The core writes replies to the outbox; the dispatcher (paced 30/s overall,
    1/s per chat, most urgent first) calls :meth:`TelegramTransport.deliver`: ``sendMessage``
    as plain text (split at 4096 UTF-16 units; buttons on the last part; callback data over 64
-   bytes dropped) or ``deleteMessage``. Errors become ``DeliveryError``: 429 pauses only that
-   chat; 403 and "chat not found" are permanent (the identity is marked unreachable and the
-   message fails over to the person's other identities); timeouts and 5xx are retried.
+   bytes dropped; parts one per-chat interval apart) or ``deleteMessage``. Errors become
+   ``DeliveryError``: 429 carries ``retry_after`` (no scope: Telegram does not say whether the
+   limit was the chat's or the bot's); 403 and "chat not found" are permanent (the identity is
+   marked unreachable and the message fails over); timeouts and 5xx are retried. A deletion
+   Telegram refuses (past 48 hours) is a permanent failure; ``delete_after`` is clamped to 47 h.
+   While not connected, ``deliver`` fails within a second ("telegram: not connected").
+0. **Connecting.** ``start()`` returns at once; getMe, the default menu and polling/webhook are
+   set up in the background with backoff, each failure one log line. ``caught_up`` is set once
+   the updates that waited while the bot was down were handled (webhook mode: getWebhookInfo
+   reports none pending and those pushed were handled). Button presses are dated when they
+   reached the bot. Library log records are redacted (``c2p_bot.transports.redaction``).
 4. **Menus.** ``setMyCommands``: ``start`` and ``help`` by default, and per private chat the
    commands of the person's role, refreshed after onboarding or a role change.
 5. **Warning.** An HRD who joins on Telegram is told once that Telegram is not end-to-end
