@@ -29,6 +29,7 @@ from c2p_bot.core.crypto import (
     read_private_key,
     write_private_key,
 )
+from c2p_bot.core.integrity import seal_existing
 from c2p_bot.core.invites import create_invite
 from c2p_bot.core.keyring import Keyring, default_key_file, open_keyring
 from c2p_bot.core.roles import PARTNER_KINDS, Role
@@ -204,6 +205,7 @@ def cmd_run(config: Config) -> int:
         keyring = open_keyring(config, engine, SystemClock().now())
     except KekError as error:
         raise CliError(str(error)) from None
+    seal_existing(engine, SystemClock().now())  # rows from before row MACs: trusted once, then sealed
     # The lease keeps `rotate-key` away while we run; a key rotated anyway stops us (SIGTERM).
     lease = BotLease(engine, keyring, lambda reason: os.kill(os.getpid(), signal.SIGTERM))
     lease.start()
@@ -359,6 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream=sys.stderr,
         )
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        if args.command == "run":
+            from c2p_bot.transports.redaction import install_library_log_redaction
+
+            install_library_log_redaction()  # before any chat library logs a word
         if args.command == "migrate":
             return cmd_migrate(config)
         if args.command == "invite":
