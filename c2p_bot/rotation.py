@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from c2p_bot.core.clock import Clock, SystemClock
 from c2p_bot.core.crypto import KdfParams, Kek, rewrap
+from c2p_bot.core.integrity import remac
 from c2p_bot.core.keyring import INTERNAL_NAMES, KDF_PARAMS, LEASE_PREFIX, VERIFIER, Keyring
 from c2p_bot.core.notes import person_context
 from storage.models import OutboxMessage, Person, Secret
@@ -161,6 +162,7 @@ def rotate(engine: Engine, old: Kek, new: Kek, now: datetime, kdf: KdfParams | N
                 row.body = new.wrap(old.unwrap(row.body, context), context)
                 session.add(row)
                 counts["queued"] += 1
+        counts["macs"] = remac(engine, session, old, new)  # row MACs are keyed from the KEK too
         verifier = session.get(Secret, VERIFIER)
         assert verifier is not None
         verifier.blob, verifier.updated_at = new.make_verifier(), now

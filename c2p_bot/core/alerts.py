@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -20,6 +20,7 @@ from c2p_bot.core.audit import audit
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate, gettext_for
+from c2p_bot.core.integrity import Integrity, for_session, note_refusal, outbox_mac
 from c2p_bot.core.notes import (
     NOTE_ELSEWHERE,
     NOTE_WITHHELD,
@@ -57,18 +58,20 @@ TAMPERED = "\x00tampered"
 
 
 def active_partners(session: Session, hrd_id: int) -> list[Person]:
-    return list(session.exec(
-        select(Person).join(Match, col(Match.partner_id) == col(Person.id)).where(
+    # Person and Match both load as ORM rows, so both pass their integrity check (a refused
+    # match's status is no longer "active", a refused person's neither).
+    return [person for person, match in session.exec(
+        select(Person, Match).join(Match, col(Match.partner_id) == col(Person.id)).where(
             Match.hrd_id == hrd_id, Match.status == "active", Person.status == "active")
         .order_by(col(Person.id))
-    ).all())
+    ).all() if match.status == "active" and person.status == "active"]
 
 
 def coordinators(session: Session) -> list[Person]:
-    return list(session.exec(
+    return [person for person in session.exec(
         select(Person).where(Person.role == "coordinator", Person.status == "active")
         .order_by(col(Person.id))
-    ).all())
+    ).all() if person.role == "coordinator"]  # not refused by its integrity check
 
 
 def step_people(session: Session, step: str, hrd_id: int) -> list[Person]:
@@ -96,8 +99,8 @@ def may_see(session: Session, alert: Alert, person: Person) -> bool:
 
 def is_matched(session: Session, hrd_id: int, partner_id: int) -> bool:
     """Whether the partner is matched with the HRD now (an ex-partner loses access at once)."""
-    return session.exec(select(Match.id).where(
-        Match.hrd_id == hrd_id, Match.partner_id == partner_id, Match.status == "active")).first() is not None
+    return any(match.status == "active" for match in session.exec(select(Match).where(  # integrity-checked
+        Match.hrd_id == hrd_id, Match.partner_id == partner_id, Match.status == "active")).all())
 
 
 def current_recipients(session: Session, alert: Alert) -> list[Person]:
@@ -156,12 +159,16 @@ class Escalation:
         hrds = {row[0]: PersonView(*row) for row in connection.execute(
             sa_select(*PERSON_VIEW).where(one_of(PERSON.c.id, ids, dialect))).all()}
         partners: dict[int, list[PersonView]] = {}
+        integrity = for_session(session)
         for hrd_id, *partner in connection.execute(
-            sa_select(MATCH.c.hrd_id, *PERSON_VIEW).join(PERSON, PERSON.c.id == MATCH.c.partner_id).where(
-                one_of(MATCH.c.hrd_id, ids, dialect), MATCH.c.status == "active", PERSON.c.status == "active")
+            sa_select(MATCH.c.hrd_id, *PERSON_VIEW, *MAC_CHECKED).join(PERSON, PERSON.c.id == MATCH.c.partner_id)
+            .where(one_of(MATCH.c.hrd_id, ids, dialect), MATCH.c.status == "active", PERSON.c.status == "active")
             .order_by(PERSON.c.id)
         ).all():
-            partners.setdefault(hrd_id, []).append(PersonView(*partner))
+            one = PersonView(*partner[:len(PERSON_VIEW)])
+            if integrity is not None and not macs_hold(session, integrity, hrd_id, one, partner[len(PERSON_VIEW):]):
+                continue
+            partners.setdefault(hrd_id, []).append(one)
         everyone_coordinating = coordinating
         steps = self.config.escalation.steps
         plans: list[tuple[AlertView, PersonView, list[PersonView]]] = []
@@ -203,11 +210,16 @@ class Escalation:
         reader_ids = {p.id for _a, _h, people in plans for p in people}
         identities: dict[int, tuple[int, str, str]] = {}  # person id -> (identity id, platform, chat id)
         ranks: dict[int, tuple[datetime, int]] = {}
-        for identity_id, person_id, platform, chat_id, seen, created in connection.execute(
+        for identity_id, person_id, platform, chat_id, seen, created, user_id, mac in connection.execute(
                 sa_select(IDENTITY.c.id, IDENTITY.c.person_id, IDENTITY.c.platform, IDENTITY.c.chat_id,
-                          IDENTITY.c.last_seen_at, IDENTITY.c.created_at).where(
+                          IDENTITY.c.last_seen_at, IDENTITY.c.created_at, IDENTITY.c.platform_user_id,
+                          IDENTITY.c.mac).where(
                 one_of(IDENTITY.c.person_id, [i or 0 for i in reader_ids], dialect),
                 IDENTITY.c.unreachable_at.is_(None))).all():
+            if integrity is not None and not integrity.ok(
+                    "identity", (identity_id, person_id, platform, user_id, chat_id), mac):
+                note_refusal(session, "identity", identity_id)  # never send to a redirected chat
+                continue
             rank = (seen or created, identity_id)
             if person_id not in ranks or rank > ranks[person_id]:
                 ranks[person_id], identities[person_id] = rank, (identity_id, platform, chat_id)
@@ -247,20 +259,20 @@ class Escalation:
                 identity_id, platform, chat_id = reachable
                 opened = note_text
                 note_text, safer = fit_to_channel(session, latest, person.id, person.key_mode, platform, opened)
-                messages.append(self.core.outbox.row_values(
+                messages.append(outbox_mac(session, self.core.outbox.row_values(
                     session, platform=platform, chat_id=chat_id,
                     text=alert_text(_, view, hrd, person, note_text, latest), now=now,
                     key=f"alert:{view.id}:to:{person.id}:r0",
                     buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]], priority=KIND_PRIORITY["missed"],
                     kind="alert", person_id=person.id, identity_id=identity_id, alert_id=view.id,
-                    sensitive=note_text is not None and not note_text.startswith("\x00")))
+                    sensitive=note_text is not None and not note_text.startswith("\x00"))))
                 if safer is not None:  # the note itself, on the reader's channel safe enough for it
-                    messages.append(self.core.outbox.row_values(
+                    messages.append(outbox_mac(session, self.core.outbox.row_values(
                         session, platform=safer.platform, chat_id=safer.chat_id,
                         text=alert_text(_, view, hrd, person, opened, latest), now=now,
                         key=f"alert:{view.id}:to:{person.id}:r0:sealed",
                         buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]],
-                        priority=KIND_PRIORITY["missed"], kind="alert", identity_id=safer.id, sensitive=True))
+                        priority=KIND_PRIORITY["missed"], kind="alert", identity_id=safer.id, sensitive=True)))
         insert_many(connection, table_of(AuditEntry), audits)
         insert_many(connection, table_of(AlertRecipient), recipients_rows)
         insert_many(connection, table_of(OutboxMessage), messages)
@@ -407,6 +419,21 @@ class PersonView(NamedTuple):
 PERSON, MATCH, ALERT, IDENTITY = table_of(Person), table_of(Match), table_of(Alert), table_of(Identity)
 PERSON_VIEW = (PERSON.c.id, PERSON.c.alias, PERSON.c.country, PERSON.c.timezone, PERSON.c.ui_language,
                PERSON.c.key_mode, PERSON.c.wrapped_private_key, PERSON.c.public_key)
+# What the batch path checks a partner's MACs over (c2p_bot.core.integrity.FIELDS), after PERSON_VIEW.
+MAC_CHECKED = (PERSON.c.role, PERSON.c.status, PERSON.c.mac, MATCH.c.id, MATCH.c.status, MATCH.c.mac)
+
+
+def macs_hold(session: Session, integrity: Integrity, hrd_id: int, partner: PersonView,
+              checked: list[Any]) -> bool:
+    """Whether a partner's person row and match row are intact (one HMAC each, no KDF)."""
+    role, status, person_mac, match_id, match_status, match_mac = checked
+    if not integrity.ok("person", (partner.id, role, status, partner.public_key, partner.key_mode), person_mac):
+        note_refusal(session, "person", partner.id)
+        return False
+    if not integrity.ok("match", (match_id, hrd_id, partner.id, match_status), match_mac):
+        note_refusal(session, "match", match_id)
+        return False
+    return True
 
 
 @dataclass

@@ -39,7 +39,7 @@ PASSPHRASE_ENV = "C2P_PASSPHRASE"  # noqa: S105 - the variable's name, not a sec
 VERIFIER = "kek-verifier"
 KDF_PARAMS = "kek-kdf-params"
 LEASE_PREFIX = "bot-lease:"  # a running bot's lease (c2p_bot.rotation): plain JSON, not a secret
-INTEGRITY_SEALED = "integrity-sealed"  # every MAC'd row carries its MAC (c2p_bot.core.integrity)
+INTEGRITY_SEALED = "integrity-sealed"  # = c2p_bot.core.integrity.SEALED
 INTERNAL_NAMES = frozenset({VERIFIER, KDF_PARAMS, INTEGRITY_SEALED})
 _INTERNAL = INTERNAL_NAMES
 
@@ -64,6 +64,10 @@ class Keyring:
         self.engine = engine
         self.kek: Kek = kek
         self.retired: str | None = None
+        from c2p_bot.core.integrity import install
+
+        self.integrity = install(engine, kek)  # row MACs keyed from this KEK
+        self.integrity.keyring = self
 
     def retire(self, reason: str) -> None:
         """The key was rotated under this process: refuse every wrap and unwrap from now on."""

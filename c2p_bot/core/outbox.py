@@ -156,13 +156,21 @@ class Outbox:
 
 
 def best_identity(session: Session, person_id: int | None, exclude: int | None = None) -> Identity | None:
-    """The person's reachable identity they used most recently."""
+    """The person's reachable identity they used most recently.
+
+    Rows that failed their integrity check (:mod:`c2p_bot.core.integrity`) are never used, and
+    a person whose own row failed it gets nothing.
+    """
+    from c2p_bot.core.integrity import refused
+
+    if person_id is not None and refused(session.get(Person, person_id)):
+        return None
     query = select(Identity).where(
         Identity.person_id == person_id, col(Identity.unreachable_at).is_(None)
     )
     if exclude is not None:
         query = query.where(Identity.id != exclude)
-    identities = list(session.exec(query))
+    identities = [i for i in session.exec(query) if not refused(i)]
     if not identities:
         return None
     return max(identities, key=lambda i: (i.last_seen_at or i.created_at, i.id or 0))
