@@ -95,7 +95,15 @@ PLAINTEXT_GRACE_MS = 60_000
 SYNC_FILTER: dict[str, Any] = {"room": {"timeline": {"limit": 50}}}
 
 # Roles whose new devices the coordinators hear about.
-NEW_DEVICE_ROLES = frozenset({"partner", "coordinator"})
+# Whose new devices coordinators hear about: everyone's (an HRD's new device may be a seized
+# phone's thief or someone reading along).
+NEW_DEVICE_ROLES = frozenset({"partner", "coordinator", "hrd"})
+
+UNVERIFIED_DEVICE = N_(
+    "I did not act on your message: it came from a device of yours that is not verified, and this "
+    "bot only takes commands from verified devices. Verify this device from one you have already "
+    "verified (in Element: Settings → Sessions), or ask a coordinator for help, then send it again."
+)
 
 UNREADABLE = N_(
     "I could not read a message you sent me: it reached me encrypted with a key your app did not "
@@ -671,6 +679,8 @@ class MatrixTransport:
                 text = ack
         if room.room_id not in self._watch and not self.core.is_known(PLATFORM, event.sender):
             self._watch[room.room_id] = time.monotonic()
+        if self.config.require_verified_devices and not await self._from_verified_device(room, event):
+            return
         incoming = Incoming(
             platform=PLATFORM,
             sender_id=event.sender,
@@ -779,6 +789,49 @@ class MatrixTransport:
         os.replace(temp, path)
 
     # -- trust -------------------------------------------------------------------------
+
+    async def _from_verified_device(self, room: MatrixRoom, event: RoomMessageText) -> bool:
+        """With ``require_verified_devices``: whether a registered person's message came from a
+        verified device (verified in nio, or cross-signed by them); if not, they are told kindly
+        and nothing is done. Strangers and people still onboarding go through as before."""
+        role = self.core.person_role(PLATFORM, event.sender)
+        if role is None or getattr(event, "verified", False):
+            return True
+        client = self._require_client()
+        device_id = self._sender_device(event)
+        if device_id is not None and getattr(event, "decrypted", False):
+            try:
+                _missing, trusted = await check_devices(client, [event.sender], self._pins)
+            except Exception as error:
+                log.warning("matrix: could not check %s's devices (%s)", event.sender, type(error).__name__)
+                trusted = []
+            if (event.sender, device_id) in trusted:
+                device = dict(client.device_store.items()).get(event.sender, {}).get(device_id)
+                if device is not None and client.olm is not None and not client.olm.is_device_verified(device):
+                    client.verify_device(device)
+                return True
+        log.warning("matrix: a command from an unverified device of %s was refused", event.sender)
+        now = self.core.clock.now()
+        _ = gettext_for(role[2])
+        with self.core.session() as session:
+            self.core.outbox.to_chat(session, platform=PLATFORM, chat_id=room.room_id, text=_(UNVERIFIED_DEVICE),
+                                     now=now, key=f"matrix:unverified:{event.event_id}", priority=Priority.REPLY,
+                                     person_id=role[0])
+            audit(session, now, "matrix_unverified_device", subject=f"person:{role[0]}",
+                  detail=f"device={device_id or '?'}")
+            self.core.commit(session)
+        return False
+
+    def _sender_device(self, event: RoomMessageText) -> str | None:
+        """The id of the device that sent a decrypted event (by its Curve25519 key)."""
+        client = self.client
+        sender_key = getattr(event, "sender_key", None)
+        if client is None or client.olm is None or not sender_key:
+            return None
+        for device in client.device_store.active_user_devices(event.sender):
+            if device.curve25519 == sender_key:
+                return str(device.id)
+        return None
 
     def notify_coordinators(self, user_id: str, device_id: str) -> None:
         """Default ``on_new_device``: tell every coordinator (through the outbox) and audit it."""
