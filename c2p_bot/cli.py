@@ -227,8 +227,9 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
 
     The clock and every sender start at once; each transport starts, fails and recovers on its
     own in the background, so one unreachable platform never stops the others or the alarm.
-    Missed deadlines wait (at most ``CATCH_UP_WAIT``) while a transport is still handing over
-    the messages that queued while the bot was down.
+    The missed deadlines of HRDs reachable on a platform that is still handing over the messages
+    that queued while the bot was down wait for it (at most ``CATCH_UP_WAIT``); everyone else's
+    go on at once.
     """
     transports: list[Any] = []
     if config.telegram.enabled:
@@ -247,14 +248,14 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
     started: dict[str, bool] = {t.platform: False for t in transports}
     began = time.monotonic()
 
-    def catching_up() -> bool:
+    def catching_up() -> frozenset[str]:
         if time.monotonic() - began > CATCH_UP_WAIT:
-            return False
-        return any(_catching_up(transport, started[transport.platform]) for transport in transports)
+            return frozenset()
+        return frozenset(t.platform for t in transports if _catching_up(t, started[t.platform]))
 
     sweeper = runtime.core.services.get("sweeper")
     if sweeper is not None:
-        sweeper.hold_deadlines = catching_up  # type: ignore[attr-defined]
+        sweeper.catching_up = catching_up  # type: ignore[attr-defined]
 
     async def bring_up(transport: Any) -> None:
         try:
@@ -284,13 +285,12 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
 
 
 def _catching_up(transport: Any, started: bool) -> bool:
-    """Whether a transport is still handing over the messages that queued while the bot was
-    down: connected but not caught up (an unreachable platform holds nothing back); one that
-    says neither is catching up until its start returns."""
+    """Whether a transport may still hold messages that queued while the bot was down (not
+    caught up yet, reachable or not: a check-in may be waiting there); one without a
+    ``caught_up`` event is catching up until its start returns."""
     caught_up = getattr(transport, "caught_up", None)
-    connected = getattr(transport, "connected", None)
-    if caught_up is not None and connected is not None:
-        return bool(connected) and not caught_up.is_set()
+    if caught_up is not None:
+        return not caught_up.is_set()
     return not started
 
 

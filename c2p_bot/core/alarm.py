@@ -13,6 +13,7 @@ that is still ahead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -74,6 +75,8 @@ class AlarmClock:
                     # Due but nothing was done (a failing job): don't spin, look again soon.
                     moment = self.runtime.core.clock.now() + IDLE_RETRY
                 break
+        except asyncio.CancelledError:
+            return  # shutting down: the pass in the clock thread finishes its transaction
         except Exception:
             log.exception("the sweep pass failed; the interval job still runs")
             moment = self.runtime.core.clock.now() + IDLE_RETRY

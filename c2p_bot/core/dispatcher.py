@@ -373,13 +373,26 @@ class Dispatcher:
         if row.failing_since is None:
             row.failing_since = now
         failing_for = now - _aware(row.failing_since)
-        if failing_for >= self.core.config.escalation.failover_after or row.attempts >= MAX_ATTEMPTS:
+        if row.attempts >= MAX_ATTEMPTS:
             row.failed_at = row.next_attempt_at = now
             session.add(row)
-            log.warning("%s: message %s gave up after %d attempts over %.0fs (%s); failing over",
-                        self.platform, row.id, row.attempts, failing_for.total_seconds(), error.reason[:80])
+            log.warning("%s: message %s gave up after %d attempts (%s)", self.platform, row.id, row.attempts,
+                        error.reason[:80])
             fail_over(session, self.core.outbox, row, self.core.unreachable_hooks, now_identity_unreachable=False)
             return
+        if failing_for >= self.core.config.escalation.failover_after:
+            # Unreachable for a while: try the person's other identity (this copy is then done),
+            # and let the hooks move an alert's chain on; with nowhere else to go, keep trying.
+            moved = fail_over(session, self.core.outbox, row, self.core.unreachable_hooks,
+                              now_identity_unreachable=False)
+            log.warning("%s: message %s failing for %.0fs (%s); %s", self.platform, row.id,
+                        failing_for.total_seconds(), error.reason[:80],
+                        "moved to another identity" if moved else "still retrying")
+            if moved:
+                row.failed_at = row.next_attempt_at = now
+                session.add(row)
+                return
+            row.failing_since = now  # the next failover check is another failover_after away
         delay = min(self.backoff_max, self.backoff_base * 2 ** (row.attempts - 1)) * random.uniform(0.5, 1.0)
         row.next_attempt_at = now + timedelta(seconds=delay)
         session.add(row)

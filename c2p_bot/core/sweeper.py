@@ -23,7 +23,7 @@ from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.timefmt import both
-from storage.models import Alert, CheckinClock, Person
+from storage.models import Alert, CheckinClock, Identity, Person
 
 if TYPE_CHECKING:
     from c2p_bot.core.service import Core
@@ -44,10 +44,10 @@ class Sweeper:
         self.escalation = escalation
         self.extra_jobs: list[Job] = []
         self.extra_wakeups: list[Callable[[Session], datetime | None]] = []  # e.g. offer expiry
-        # While true, missed deadlines wait: a transport is still handing over the messages that
-        # queued while the bot was down, and a check-in among them must not be overtaken by its
-        # own alarm (the command line bounds how long).
-        self.hold_deadlines: Callable[[], bool] = lambda: False
+        # Platforms still handing over the messages that queued while the bot was down: the
+        # deadlines of HRDs reachable there wait (a check-in among those messages must not be
+        # overtaken by its own alarm); everyone else's go on. The command line bounds how long.
+        self.catching_up: Callable[[], frozenset[str]] = frozenset
 
     def _candidates(self, session: Session, query: Any, limit: int = 0) -> list[Any]:
         if session.get_bind().dialect.name == "postgresql":
@@ -69,8 +69,7 @@ class Sweeper:
 
     def _deadlines(self, now: datetime) -> int:
         """Claim overdue clocks a batch at a time (one UPDATE … RETURNING) and raise their alerts."""
-        if self.hold_deadlines():
-            return 0
+        held = self.catching_up()
         done = 0
         coordinating: list[PersonView] | None = None  # loaded once per sweep, not per batch
         while True:
@@ -87,6 +86,9 @@ class Sweeper:
                 due = select(CheckinClock.person_id).where(
                     CheckinClock.state == "ok", col(CheckinClock.alert_at) <= now,
                 ).order_by(col(CheckinClock.alert_at)).limit(DEADLINE_BATCH)
+                if held:
+                    due = due.where(col(CheckinClock.person_id).not_in(
+                        select(Identity.person_id).where(col(Identity.platform).in_(sorted(held)))))
                 if session.get_bind().dialect.name == "postgresql":
                     cte = due.with_for_update(skip_locked=True).cte("due").prefix_with(
                         "MATERIALIZED", dialect="postgresql")

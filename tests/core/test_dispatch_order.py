@@ -68,16 +68,16 @@ async def test_a_backlogged_chat_never_holds_back_the_others(chat: Chat) -> None
         queue(chat, "rec", f"hrd{n}", "Reminder", Priority.REMINDER, "reminder")
     queue(chat, "rec", "amina", "Checked in. Thank you.", Priority.REPLY, "reply")
     recorder.started = time.monotonic()
-    await run_for(dispatcher, 2.5)
+    await run_for(dispatcher, 3.5)
     order = [m.chat_id for _t, m in recorder.sent]
     assert order[:3] == ["amina", "coordinator", "partner"]
     when = {m.chat_id: t for t, m in recorder.sent}
-    assert when["partner"] < 0.3
+    assert when["partner"] < 0.5
     to_coordinator = [m for _t, m in recorder.sent if m.chat_id == "coordinator"]
-    assert 2 <= len(to_coordinator) <= 3  # one a second, not one per alert
+    assert 3 <= len(to_coordinator) <= 4  # one a second, not one per alert
     assert all(m.text.count("ALERT #") == 10 and len(m.buttons) == 10 for m in to_coordinator)
     reminders = [t for t, m in recorder.sent if m.chat_id.startswith("hrd")]
-    assert len(reminders) == 60 and max(reminders) < 2.5  # ~30 a second, not behind the backlog
+    assert len(reminders) == 60 and max(reminders) < 3.4  # ~30 a second, not behind the backlog
     with Session(chat.core.engine) as session:
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "coordinator",
                                                         OutboxMessage.delivered_at.is_not(None))).all()  # type: ignore[union-attr]

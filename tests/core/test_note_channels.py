@@ -178,3 +178,23 @@ async def test_telegram_note_still_reaches_telegram_readers(nets: Platforms) -> 
     tg.clock.advance(DAY + HOUR + MINUTE)
     await nets.tick()
     tg.expect("paul", r"ALERT #1: Amina missed.*Latest note .*cousin")
+
+
+async def test_failover_never_carries_a_note_to_a_less_protected_channel(nets: Platforms) -> None:
+    """Paul reads on Matrix (his most recent identity) and also has Telegram. The Matrix copy
+    with the note is refused for good: the failover must not move its body, note included, to
+    his Telegram chat; the chain moves on instead."""
+    await setup(nets)
+    paul = person_id(nets, "Paul")
+    with Session(nets.matrix.core.engine) as session:
+        session.add(Identity(person_id=paul, platform="matrix", platform_user_id="@paul:hs",
+                             chat_id="!paulroom", created_at=nets.matrix.clock.now(),
+                             last_seen_at=nets.matrix.clock.now()))
+        session.commit()
+    from c2p_bot.core.events import DeliveryError
+
+    nets.matrix.transport.failures["!paulroom"] = DeliveryError("M_FORBIDDEN: not in room", permanent=True)
+    await nets.matrix.say("amina", f"/panic {SECRET}")
+    await nets.tick()
+    await nets.matrix.runtime.drain()
+    assert "cousin" not in texts(nets.telegram, "paul")
