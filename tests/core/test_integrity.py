@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from c2p_bot.core.crypto import encode_public_key, generate_keypair
 from c2p_bot.core.integrity import seal_existing
-from storage.models import AuditEntry, Note, NoteCopy, OutboxMessage, Person
+from storage.models import AuditEntry, Note, NoteCopy, OutboxMessage, Person, Secret
 from tests.core.test_checkins import trio
 from tests.support import people
 from tests.support.transcript import Chat
@@ -163,3 +163,25 @@ async def test_changes_through_the_bot_keep_working(chat: Chat) -> None:
     chat.expect("paul-new-chat", r"ALERT")
     assert all(TOLD not in m.text for m in chat.unread("cora"))
     assert refusals(chat) == []
+
+
+async def test_rotation_re_macs_every_row_but_never_a_refused_one(chat: Chat) -> None:
+    from c2p_bot.core.crypto import Kek
+    from c2p_bot.core.keyring import VERIFIER, Keyring
+    from c2p_bot.rotation import rotate
+
+    await trio(chat)
+    sealed(chat)
+    tamper(chat, "UPDATE identity SET chat_id = 'mallory' WHERE platform_user_id = 'paul'")
+    with Session(chat.core.engine) as session:  # the fixture's keyring skipped open_keyring's verifier
+        session.add(Secret(name=VERIFIER, blob=chat.core.keyring.kek.make_verifier(), updated_at=chat.clock.now()))
+        session.commit()
+    new = Kek.generate()
+    rotate(chat.core.engine, chat.core.keyring.kek, new, chat.clock.now(), None)
+    fresh = Keyring(chat.core.engine, new)  # what the restarted bot opens
+    fresh.integrity.clock = chat.clock.now
+    chat.core.keyring = chat.core.outbox.protector = fresh
+    await chat.say("amina", "/panic")
+    chat.expect("cora", r"PANIC")
+    chat.expect_nothing("mallory")  # still refused under the new key
+    assert len(refusals(chat)) == 1
