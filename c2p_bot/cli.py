@@ -32,6 +32,7 @@ from c2p_bot.core.crypto import (
 from c2p_bot.core.integrity import seal_existing
 from c2p_bot.core.invites import create_invite
 from c2p_bot.core.keyring import Keyring, default_key_file, open_keyring
+from c2p_bot.core.pins_flow import seal_legacy_pins
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.rotation import BotLease, BotRunning, refuse_if_running, rotate
@@ -206,6 +207,7 @@ def cmd_run(config: Config) -> int:
     except KekError as error:
         raise CliError(str(error)) from None
     seal_existing(engine, SystemClock().now())  # rows from before row MACs: trusted once, then sealed
+    seal_legacy_pins(engine, keyring.kek)  # one sealed value for both PIN verifiers
     # The lease keeps `rotate-key` away while we run; a key rotated anyway stops us (SIGTERM).
     lease = BotLease(engine, keyring, lambda reason: os.kill(os.getpid(), signal.SIGTERM))
     lease.start()

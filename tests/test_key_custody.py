@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from c2p_bot.app import build_runtime
 from c2p_bot.cli import main
 from c2p_bot.config import load_config
-from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, match_pin
+from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS
+from c2p_bot.core.crypto.pins import PinVerifiers
 from c2p_bot.core.keyring import open_keyring
 from c2p_bot.core.notes import read_note
 from c2p_bot.transports.memory import MemoryTransport
@@ -81,9 +82,8 @@ async def test_rotate_key_keeps_every_note_pin_and_queued_message_readable(
         paul = session.exec(select(Person).where(Person.alias == "Paul")).one()
         assert read_note(session, keyring, note, paul) == "rotating note"
         amina = session.exec(select(Person).where(Person.alias == "Amina")).one()
-        assert amina.pin_hash and amina.duress_hash
-        checkin = keyring.kek.unwrap(amina.pin_hash, f"pin:checkin:{amina.id}".encode())
-        duress = keyring.kek.unwrap(amina.duress_hash, f"pin:duress:{amina.id}".encode())
-        assert match_pin("1357", checkin, duress) == "duress"
+        assert amina.pin_hash and not amina.duress_hash  # one sealed value: which is duress does not show
+        verifiers = PinVerifiers.decode(keyring.kek.unwrap(amina.pin_hash, f"pin:checkin:{amina.id}".encode()))
+        assert verifiers.match("1357") == "duress" and verifiers.match("2468") == "checkin"
         queued = session.exec(select(OutboxMessage).where(OutboxMessage.delivered_at.is_(None))).first()  # type: ignore[union-attr]
         assert queued is not None and "People registered" in keyring.open(queued.idempotency_key, queued.body)

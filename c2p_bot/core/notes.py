@@ -36,6 +36,7 @@ from c2p_bot.core.crypto import (
 )
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
+from c2p_bot.core.integrity import refused
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.outbox import Outbox, best_identity
 from storage.models import AuditEntry, Identity, Match, Note, NoteCopy, Person
@@ -101,13 +102,16 @@ def issue_keys(keyring: Keyring, person: Person) -> None:
 def readers_of(session: Session, hrd_id: int) -> list[Person]:
     """Who may read notes about an HRD: their active partners and the active coordinators
     (with or without a usable key: :func:`write_note` skips and reports those without)."""
-    partner_ids = select(Match.partner_id).where(Match.hrd_id == hrd_id, Match.status == "active")
-    return list(session.exec(
+    # Whole match rows, so each one's integrity MAC is checked as it loads (a forged match gets
+    # no sealed copy); likewise whole person rows.
+    matches = session.exec(select(Match).where(Match.hrd_id == hrd_id, Match.status == "active")).all()
+    partner_ids = [m.partner_id for m in matches if not refused(m)]
+    return [person for person in session.exec(
         select(Person).where(
             Person.status == "active",
             (col(Person.id).in_(partner_ids)) | (Person.role == "coordinator"),
         ).order_by(col(Person.id))
-    ).all())
+    ).all() if not refused(person)]
 
 
 def _seal_for(data: bytes, reader: Person, context: bytes) -> bytes | None:

@@ -20,6 +20,7 @@ from c2p_bot.core.conversations import FLOWS
 from c2p_bot.core.events import Incoming, Priority
 from c2p_bot.core.failover import UnreachableHook
 from c2p_bot.core.i18n import N_, gettext_for
+from c2p_bot.core.integrity import refused
 from c2p_bot.core.invites import redeem_invite
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.outbox import Outbox
@@ -168,7 +169,7 @@ class Core:
         command = parse_command(text)
         if command is not None and command.addressed_to and not self._addressed_to_me(command):
             command = ParsedCommand("", "", None)  # /cmd@otherbot: not ours
-        if ctx.person is None:
+        if ctx.person is None or refused(ctx.person):  # a row changed behind our back: a stranger
             self._stranger(ctx, command)
             return
         if ctx.person.status == "onboarding":

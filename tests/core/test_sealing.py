@@ -172,7 +172,8 @@ async def test_own_key_round_trip_keygen_key_escalation_decrypt(chat: Chat, tmp_
     opened = subprocess.run([sys.executable, "-m", "c2p_bot", "decrypt", "--key", str(keyfile)],
                             input=alert.text, capture_output=True, text=True)
     assert opened.returncode == 0, opened.stderr
-    assert opened.stdout.strip() == "hiding at the cousin's place"
+    header, plaintext = opened.stdout.strip().split("\n", 1)
+    assert header.startswith("Sealed note #") and plaintext == "hiding at the cousin's place"
     chat.clock.advance(16 * MINUTE)
     await chat.tick()
     chat.expect("cora", r"hiding at the cousin's place")  # custodial readers still see it
