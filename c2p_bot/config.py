@@ -182,8 +182,15 @@ def _format_error(error: ValidationError) -> str:
     return f"{key}: {message}"
 
 
+# Of those, the ones removed from the process environment once read (child processes and
+# anything that dumps the environment later do not see them).
+SECRET_ENV = ("C2P_DATABASE_URL", "C2P_TELEGRAM_TOKEN", "C2P_TELEGRAM_SECRET_TOKEN", "C2P_MATRIX_PASSWORD")
+
+
 def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Config:
-    """Validate a parsed TOML document, applying environment overrides."""
+    """Validate a parsed TOML document, applying environment overrides. With the process
+    environment (``env`` None), secrets are taken out of it once the config is valid."""
+    from_process = env is None
     env = dict(os.environ) if env is None else env
     data: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
     for var, (section, key) in ENV_OVERRIDES.items():
@@ -192,9 +199,13 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
             if isinstance(target, dict):
                 target[key] = env[var]
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_format_error(error)) from None
+    if from_process:
+        for var in SECRET_ENV:
+            os.environ.pop(var, None)
+    return config
 
 
 def load_config(path: str | os.PathLike[str] | None, env: dict[str, str] | None = None) -> Config:

@@ -65,3 +65,15 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
     bad.write_text("[database\nurl=")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad, env={})
+
+
+def test_secrets_are_taken_out_of_the_environment_once_read(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from c2p_bot.config import load_config
+
+    monkeypatch.setenv("C2P_TELEGRAM_TOKEN", "123:secret-token")
+    monkeypatch.setenv("C2P_MATRIX_PASSWORD", "hunter2")
+    config = load_config(None)
+    assert config.telegram.token == "123:secret-token" and config.matrix.password == "hunter2"
+    assert "C2P_TELEGRAM_TOKEN" not in os.environ and "C2P_MATRIX_PASSWORD" not in os.environ
