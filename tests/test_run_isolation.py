@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, update
 
 from c2p_bot.app import build_runtime
 from c2p_bot.cli import _run_networks

@@ -23,7 +23,7 @@ def count(chat: Chat, model: type) -> int:
 async def test_retention_prunes_history_in_chunks(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(housekeeping, "RETENTION_CHUNK", 3)
     await trio(chat)
-    for n in range(7):
+    for _ in range(7):
         chat.clock.advance(timedelta(hours=2))
         await chat.say("amina", "/checkin")
     with chat.core.session() as session:  # seven messages that failed for good
