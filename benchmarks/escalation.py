@@ -285,18 +285,21 @@ async def run_ours(args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, 
     probe = CommitProbe()
     probe.install()
     sweeps: list[tuple[float, float]] = []
-    sweep_job = runtime.jobs[0]
+    sweeper = runtime.core.services["sweeper"]
+    sweep = sweeper.sweep
 
-    async def timed_sweep() -> None:  # records when the alarm clock ran the sweeper
+    def timed_sweep() -> int:  # records when the alarm clock ran the sweeper (on whichever thread)
         started = time.time()
-        await sweep_job()
-        sweeps.append((started, time.time()))
+        try:
+            return sweep()
+        finally:
+            sweeps.append((started, time.time()))
 
-    runtime.jobs[0] = timed_sweep
+    sweeper.sweep = timed_sweep  # the alarm clock looks the method up on each pass
     setup = time.perf_counter()
     if not args.cold:
         arm_warm_up(engine, meta)
-        await sweep_job()  # the warm-up HRD's alert, through the same sweeper path
+        sweep()  # the warm-up HRD's alert, through the same sweeper path
     rss_ready = current_rss_mb()
     t0, deadlines = arm_due(engine, meta, args.lead)
     profiler = cProfile.Profile() if args.profile else None
@@ -552,7 +555,8 @@ def main() -> None:
                             ])
                             print(f"  {impl}: p50 {ms(s['p50'])} ms, p99 {ms(s['p99'])} ms, max {ms(s['max'])} ms, "
                                   f"peak RSS {result['peak_rss']:.0f} MiB (alerts {result['alerts']}, outbox rows "
-                                  f"{result['outbox_rows']}, of which with a note {result['with_note']}, not due "
+                                  f"{result['outbox_rows']}, of which with a note {result['with_note']}, "
+                                  f"without an outbox row {result['without_outbox_row']}, not due "
                                   f"{result['alerts_not_due']}, early {result['alerts_early']}, sweeps after T0 "
                                   f"{result['sweeps']}, wake {ms(result['wake'])} ms)", flush=True)
                             if profile:
