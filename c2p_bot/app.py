@@ -9,6 +9,7 @@ from c2p_bot.config import Config
 from c2p_bot.core.alarm import AlarmClock
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.clock import Clock
+from c2p_bot.core.commands.coordinator import announce_new_coordinator
 from c2p_bot.core.context import Context
 from c2p_bot.core.forgetting import forget_traces, scrub_sent
 from c2p_bot.core.housekeeping import Housekeeping
@@ -37,6 +38,7 @@ def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring
 
     core.registration_hooks.append(give_keys)
     core.activation_hooks.append(start_clock)
+    core.activation_hooks.append(announce_new_coordinator)
     core.unreachable_hooks.append(core.escalation.on_unreachable)
     core.profile_hooks.append(tell_notes_over_telegram)
     core.forget_hooks.append(forget_traces)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from c2p_bot.core.alerts import may_see
+from c2p_bot.core.alerts import coordinators, may_see
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError
@@ -125,6 +125,9 @@ def resolve_command(ctx: Context, args: str) -> None:
     if alert.status == "resolved":
         ctx.reply(ctx._("Alert #{id} is already resolved.").format(id=alert.id))
         return
+    if me.role != Role.COORDINATOR.value:
+        _ask_to_close(ctx, alert, me, text)
+        return
     if text:
         write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
                    now=ctx.now, alert_id=alert.id, outbox=ctx.core.outbox)
@@ -141,3 +144,25 @@ def resolve_command(ctx: Context, args: str) -> None:
             who=me.alias, id=alert.id, hrd=hrd_alias), key=f"alert:{alert.id}:resolved:{person.id}",
             kind="alert-closed")
     ctx.reply(ctx._("Alert #{id} about {hrd} is resolved. Thank you.").format(id=alert.id, hrd=hrd_alias))
+
+
+def _ask_to_close(ctx: Context, alert: Alert, me: Person, text: str) -> None:
+    """A partner cannot end an escalation (nothing but a coordinator's decision does): their
+    word goes to the logbook and to every coordinator, and the alert counts as acknowledged by
+    them, so it escalates again after ``ack_expiry`` unless a coordinator closes it."""
+    if text:
+        write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
+                   now=ctx.now, alert_id=alert.id, outbox=ctx.core.outbox)
+    if alert.status == "open":
+        ctx.core.escalation.acknowledge(ctx.session, alert, me, ctx.now)
+    hrd_alias = _alias(ctx, alert.hrd_id)
+    ctx.audit("alert_close_requested", f"alert:{alert.id}")
+    for coordinator in coordinators(ctx.session):
+        ctx.tell(coordinator, lambda _: _("{who} asks to close alert #{id} about {hrd}: {text}\n"
+                                          "Close it with /resolve {id} [what happened].").format(
+            who=me.alias, id=alert.id, hrd=hrd_alias, text=text or "—"),
+            key=f"alert:{alert.id}:close-asked:{coordinator.id}:{ctx.now.isoformat()}",
+            kind="alert-acked", priority=10, sensitive=bool(text))
+    ctx.reply(ctx._("Only a coordinator can close alert #{id}. They have been told that you think it "
+                    "can be closed, and what you wrote is in the logbook.").format(id=alert.id))
+

@@ -249,3 +249,19 @@ def unmatch_command(ctx: Context, args: str) -> None:
     ctx.reply(ctx._("Unmatched {hrd} and {partner}.").format(hrd=hrd.alias, partner=partner.alias))
     for hook in ctx.core.capacity_hooks:
         hook(ctx, partner)
+
+
+def announce_new_coordinator(ctx: Context, person: Person) -> None:
+    """Every new coordinator (who will read every future note) is announced to the others,
+    whichever way they were invited (chat, `c2p-bot invite`, or a row planted in the database)."""
+    if person.role != Role.COORDINATOR.value:
+        return
+    alias = person.alias or "?"
+    for other in coordinators(ctx.session):
+        if other.id == person.id:
+            continue
+        ctx.tell(other, lambda _: _("{alias} registered as a coordinator: they can read every note "
+                                    "written from now on. If you did not expect this, act now.").format(alias=alias),
+                 key=f"coordinator-joined:{person.id}:to:{other.id}")
+    ctx.audit("coordinator_registered", f"person:{person.id}")
+

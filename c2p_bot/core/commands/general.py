@@ -40,6 +40,10 @@ def help_command(ctx: Context, args: str) -> None:
     help=N_("Show your profile, or change fields, e.g. /profile languages=en,sw"),
 )
 def profile_command(ctx: Context, args: str) -> None:
+    _profile(ctx, args, confirmed=False)
+
+
+def _profile(ctx: Context, args: str, *, confirmed: bool) -> None:
     person = ctx.person
     assert person is not None and ctx.role is not None
     fields = {f.name: f for f in fields_for(ctx.role)}
@@ -66,6 +70,9 @@ def profile_command(ctx: Context, args: str) -> None:
             return
     if "alias" in values and alias_taken(ctx, str(values["alias"])):
         ctx.reply(ctx._("Nothing was changed: that alias is already taken."))
+        return
+    if values.get("notes_over_telegram") is True and needs_pin(ctx) and not confirmed:
+        ask_pin(ctx, "profile", args)  # letting notes travel over Telegram weakens protection
         return
     for key, value in values.items():
         fields[key].store(person, value)
@@ -148,3 +155,11 @@ def forget_person(ctx: Context, args: str, duress: bool) -> None:
 
 
 ACTIONS["forget"] = forget_person
+
+
+def _confirmed_profile(ctx: Context, args: str, duress: bool) -> None:
+    _profile(ctx, args, confirmed=True)
+
+
+ACTIONS["profile"] = _confirmed_profile
+
