@@ -19,21 +19,13 @@ from c2p_bot.core.throttle import Throttle
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.support.ci import need_server
 from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
 from tests.support.transcript import Chat
-
-IN_CI = os.environ.get("CI") == "true"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--full", action="store_true", help="run reliability scenarios at full counts")
-
-
-def need_server(reason: str) -> None:
-    """A server a test needs is missing: fail under CI, skip elsewhere."""
-    if IN_CI:
-        pytest.fail(f"required test server unavailable under CI: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +38,6 @@ def postgres() -> Iterator[PostgresServer | str]:
         server = start_postgres()
     except PostgresUnavailable as error:
         need_server(str(error))
-        return
     template = make_engine(server.url)
     with template.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("CREATE DATABASE c2p_template"))

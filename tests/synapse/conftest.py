@@ -1,36 +1,40 @@
 """Fixtures for tests that need a real Synapse homeserver.
 
 The ``synapse`` fixture starts one server per test session. If it can't be
-provisioned, tests fail under CI (``CI=true``) and are skipped elsewhere.
+installed or started (``SynapseUnavailable``), tests fail under CI (any
+true-ish ``CI``) and are skipped elsewhere. Any other error while provisioning
+is a bug in the test tooling: it errors the tests everywhere, never a skip.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from nio import AsyncClient
 
+from tests.support.ci import need_server
 from tests.synapse.helpers import make_client
-from tests.synapse.homeserver import SynapseServer, start_synapse
+from tests.synapse.homeserver import SynapseServer, SynapseUnavailable, start_synapse
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"Synapse is required under CI but could not be provisioned: {reason}")
-    pytest.skip(f"Synapse homeserver unavailable: {reason}")
+def provision_synapse(start: Callable[[], SynapseServer] = start_synapse) -> SynapseServer:
+    """``start()``, or fail (CI) / skip (elsewhere) when Synapse is unavailable.
+
+    Only ``SynapseUnavailable`` means "no server here"; any other exception is
+    a provisioning bug and propagates, so it is never hidden as a skip.
+    """
+    try:
+        return start()
+    except SynapseUnavailable as exc:
+        need_server(f"Synapse homeserver unavailable: {exc}")
 
 
 @pytest.fixture(scope="session")
 def synapse() -> Iterator[SynapseServer]:
     """A running Synapse on 127.0.0.1 (server name ``localhost``), one per session."""
-    try:
-        server = start_synapse()
-    except Exception as exc:  # any failure to provision means "unavailable"
-        _unavailable(f"{type(exc).__name__}: {exc}")
-        raise  # unreachable: _unavailable always raises
+    server = provision_synapse()
     try:
         yield server
     finally:
