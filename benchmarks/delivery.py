@@ -19,8 +19,9 @@ Telegram pacing (``TELEGRAM_PACING``: 30 msg/s overall, 1 msg/s per chat), on a 
 The real AlarmClock, Sweeper and Dispatcher run. The run stops when every partner alert has been
 sent (then lingers a few seconds) or ``--max-seconds`` after T0, whichever comes first.
 
-It prints: partners' first-alert latency (each (alert, partner) pair: the first send of that
-alert to that partner − the HRD's deadline) p50/p99, and when the last went out (− T0) against
+It prints: partners' first-alert latency (each (alert, partner) pair: the first send to that
+partner about that alert − the HRD's deadline; a message is about every alert it carries an
+``/ack ID`` button for, so a digest counts for each alert in it) p50/p99, and when the last went out (− T0) against
 the floor that 30 msg/s sets for that many partner messages (target: last ≤ 1.2 × floor); the
 messages each coordinator got and when the last went out; check-in reply latency (send of the
 reply − the moment the check-in was handed to the runtime) before and during the burst (target
@@ -182,6 +183,7 @@ class Sent:
     priority: int
     alert_id: int | None
     person_id: int | None
+    alert_ids: tuple[int, ...]  # every alert the message is about (a digest lists several)
 
 
 @dataclass
@@ -206,8 +208,18 @@ class RecordingTransport:
         finally:
             self._in_flight -= 1
         self.sent.append(Sent(time.time(), message.chat_id, message.kind, int(message.priority), message.alert_id,
-                              message.person_id))
+                              message.person_id, alerts_in(message)))
         return str(len(self.sent))
+
+
+def alerts_in(message: Any) -> tuple[int, ...]:
+    """The alerts a message is about: each alert carries its own ``/ack ID`` button (a digest of
+    several alerts to one chat has one per alert, while ``alert_id`` names only the first)."""
+    ids = [int(button.payload.split()[1]) for row in message.buttons for button in row
+           if button.payload.startswith("/ack ") and button.payload.split()[1].isdigit()]
+    if not ids and message.alert_id is not None:
+        ids = [message.alert_id]
+    return tuple(dict.fromkeys(ids))
 
 
 class Ticker:
@@ -292,8 +304,8 @@ async def run(args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(0.05)
         now = time.time()
         if done_at is None:
-            got = sum(1 for s in transport.sent if s.kind == "alert" and s.person_id in partners)
-            if got >= expected:
+            got = {(a, s.person_id) for s in transport.sent if s.person_id in partners for a in s.alert_ids}
+            if len(got) >= expected:
                 done_at = now
         if (done_at is not None and now >= done_at + args.linger) or now >= base + args.max_seconds:
             break
@@ -322,18 +334,19 @@ async def run(args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, Any]:
     # Partners: first send of each alert to each partner.
     first: dict[tuple[int, int], float] = {}
     for s in transport.sent:
-        if s.kind == "alert" and s.person_id in partners and s.alert_id is not None:
-            first.setdefault((s.alert_id, s.person_id), s.at)
-    partner_lat = [at - deadlines[alert_hrd[a]].timestamp() for (a, _p), at in first.items()
-                   if alert_hrd.get(a) in deadlines]
+        if s.person_id in partners:
+            for alert_id in s.alert_ids:
+                first.setdefault((alert_id, s.person_id), s.at)
+    first = {pair: at for pair, at in first.items() if alert_hrd.get(pair[0]) in deadlines}
+    partner_lat = [at - deadlines[alert_hrd[a]].timestamp() for (a, _p), at in first.items()]
     partner_last = max(first.values()) - base if first else math.nan
     # Coordinators.
     coordinators = {}
     for cid in meta["coordinators"]:
         mine = [s for s in transport.sent if s.person_id == cid and s.at >= started]
         coordinators[str(cid)] = {
-            "messages": len(mine), "alerts": sum(1 for s in mine if s.kind == "alert"),
-            "alert_ids": len({s.alert_id for s in mine if s.alert_id is not None}),
+            "messages": len(mine), "alerts": sum(1 for s in mine if s.alert_ids),
+            "alert_ids": len({a for s in mine for a in s.alert_ids}),
             "last": (max(s.at for s in mine) - base) if mine else math.nan,
             "unsent": unsent_to.get(cid, 0),
         }
@@ -401,7 +414,7 @@ def report(db: str, meta: dict[str, Any], r: dict[str, Any], args: argparse.Name
           f"{sec(r['partner_last'])}; floor {expected:,}/30 = {floor:.1f} s; last/floor "
           f"{r['partner_last'] / floor:.2f} (target ≤ {TARGET_FLOOR_RATIO})")
     for cid, c in r["coordinators"].items():
-        print(f"  coordinator {cid}: got {c['messages']} messages ({c['alerts']} alert messages about "
+        print(f"  coordinator {cid}: got {c['messages']} messages ({c['alerts']} of them about alerts, in all "
               f"{c['alert_ids']} alerts), last at T0+{sec(c['last'])}; {c['unsent']} still queued for them")
     phases = {}
     for phase in ("before", "during", "after"):
