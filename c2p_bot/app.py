@@ -5,26 +5,27 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 import c2p_bot.core.commands  # noqa: F401  (registers every chat command)
-from c2p_bot.config import Config
 from c2p_bot.core.alarm import AlarmClock
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.clock import Clock
 from c2p_bot.core.commands.coordinator import announce_new_coordinator
+from c2p_bot.core.commands.general import tell_notes_over_telegram
 from c2p_bot.core.context import Context
 from c2p_bot.core.forgetting import forget_traces, scrub_sent
 from c2p_bot.core.housekeeping import Housekeeping
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.matching_flow import install_matching
-from c2p_bot.core.notes import issue_keys, tell_notes_over_telegram
+from c2p_bot.core.notes import issue_keys
 from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.service import Core
+from c2p_bot.core.settings import CoreSettings
 from c2p_bot.core.sweeper import Sweeper
 from storage.checkpoint import WalCheckpointer
 from storage.models import Person
 
 
-def build_runtime(config: Config, engine: Engine, clock: Clock, keyring: Keyring) -> Runtime:
+def build_runtime(config: CoreSettings, engine: Engine, clock: Clock, keyring: Keyring) -> Runtime:
     """The core with every feature wired in, and a runtime without transports yet."""
     core = Core(engine, config, clock, Outbox(keyring), keyring)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from c2p_bot.config import ConfigError, load_config, parse_config
+from c2p_bot.config import Config, ConfigError, load_config, parse_config
+from c2p_bot.core.settings import CoreSettings
 from c2p_bot.durations import DurationError, format_duration, parse_duration
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -35,6 +39,25 @@ def test_defaults_need_no_file() -> None:
 def test_example_config_documents_every_key_with_its_default() -> None:
     config = load_config(EXAMPLE, env={})
     assert config == parse_config({}, env={})
+
+
+def test_example_config_names_every_key() -> None:
+    """Every key of the core's sections (c2p_bot.core.settings) and the transports'
+    (c2p_bot.transports.settings) is in the example: set, or commented out when unset by default."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    raw = tomllib.loads(text)
+    for name, field in Config.model_fields.items():
+        section = field.annotation
+        assert isinstance(section, type) and issubclass(section, BaseModel)
+        for key in section.model_fields:
+            assert key in raw.get(name, {}) or re.search(rf"^# {key} = ", text, re.MULTILINE), f"{name}.{key}"
+
+
+def test_core_settings_are_the_core_sections_of_the_config() -> None:
+    core = set(CoreSettings.model_fields)
+    assert not core & {"telegram", "matrix", "logging"}
+    assert set(Config.model_fields) == core | {"telegram", "matrix", "logging"}
+    assert issubclass(Config, CoreSettings)
 
 
 @pytest.mark.parametrize(("raw", "message"), [

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from c2p_bot.config import Config
 from c2p_bot.core.schedule import Schedule, parse_times
+from c2p_bot.core.settings import CoreSettings
 from storage.models import Alert, CheckinClock, Person
 
 
@@ -23,7 +23,7 @@ def schedule_of(clock: CheckinClock) -> Schedule:
     return Schedule("every", interval=timedelta(seconds=clock.interval_s), timezone=clock.timezone)
 
 
-def arm(clock: CheckinClock, due: datetime, config: Config, now: datetime) -> None:
+def arm(clock: CheckinClock, due: datetime, config: CoreSettings, now: datetime) -> None:
     """Set the next deadline and its reminder."""
     clock.next_due = due
     clock.alert_at = due + timedelta(seconds=clock.grace_s)
@@ -31,7 +31,7 @@ def arm(clock: CheckinClock, due: datetime, config: Config, now: datetime) -> No
     clock.remind_at = remind if remind > now else None
 
 
-def next_due_after_checkin(clock: CheckinClock, sent_at: datetime, config: Config) -> datetime:
+def next_due_after_checkin(clock: CheckinClock, sent_at: datetime, config: CoreSettings) -> datetime:
     """A check-in covers any due time within ``remind_before`` after it."""
     schedule = schedule_of(clock)
     if schedule.kind == "every":
@@ -39,7 +39,7 @@ def next_due_after_checkin(clock: CheckinClock, sent_at: datetime, config: Confi
     return schedule.next_due(sent_at + config.checkins.remind_before)
 
 
-def ensure_clock(session: Session, person: Person, config: Config, now: datetime) -> CheckinClock:
+def ensure_clock(session: Session, person: Person, config: CoreSettings, now: datetime) -> CheckinClock:
     """The HRD's clock, created with the default schedule (every ``interval``) if missing."""
     clock = session.get(CheckinClock, person.id)
     if clock is None:
@@ -64,7 +64,7 @@ class CheckinResult:
 
 
 def record_checkin(session: Session, clock: CheckinClock, sent_at: datetime, now: datetime,
-                   config: Config) -> CheckinResult:
+                   config: CoreSettings) -> CheckinResult:
     """Move the clock on from a check-in sent at ``sent_at``; does not notify anyone."""
     if clock.last_checkin_at is not None and sent_at <= clock.last_checkin_at:
         return CheckinResult(clock.next_due, False, True, [], False)
@@ -84,7 +84,7 @@ def record_checkin(session: Session, clock: CheckinClock, sent_at: datetime, now
     return CheckinResult(due, late, False, list(missed), ended_pause)
 
 
-def restart_clock(clock: CheckinClock, now: datetime, config: Config) -> None:
+def restart_clock(clock: CheckinClock, now: datetime, config: CoreSettings) -> None:
     """Start counting again from now (after /resume, a resolved alert, a schedule change)."""
     clock.state = "ok"
     clock.paused_until = clock.pause_remind_at = None

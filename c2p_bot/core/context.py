@@ -4,19 +4,68 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlmodel import Session
 
+from c2p_bot.core.alerts import Escalation
 from c2p_bot.core.audit import audit
 from c2p_bot.core.events import DELETE_MESSAGE, Incoming, Priority
 from c2p_bot.core.i18n import Translate, gettext_for
-from c2p_bot.core.outbox import Buttons, new_key
+from c2p_bot.core.keyring import Keyring
+from c2p_bot.core.outbox import Buttons, Outbox, new_key
+from c2p_bot.core.registry import CommandRegistry
 from c2p_bot.core.roles import Role
+from c2p_bot.core.settings import CoreSettings
 from storage.models import Identity, OutboxMessage, Person
 
-if TYPE_CHECKING:
-    from c2p_bot.core.service import Core
+ActivationHook = Callable[["Context", Person], None]
+
+
+class CoreServices(Protocol):
+    """What a command handler may use of the core (:class:`c2p_bot.core.service.Core`, which sits
+    above this module: it builds each :class:`Context`)."""
+
+    @property
+    def config(self) -> CoreSettings: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def keyring(self) -> Keyring: ...
+
+    @property
+    def escalation(self) -> Escalation: ...
+
+    @property
+    def commands(self) -> CommandRegistry: ...
+
+    @property
+    def invite_links(self) -> dict[str, Callable[[str], str]]: ...
+
+    @property
+    def services(self) -> dict[str, object]: ...
+
+    @property
+    def registration_hooks(self) -> list[ActivationHook]: ...
+
+    @property
+    def role_change_hooks(self) -> list[Callable[[int], None]]: ...
+
+    @property
+    def profile_hooks(self) -> list[ActivationHook]: ...
+
+    @property
+    def forget_hooks(self) -> list[ActivationHook]: ...
+
+    @property
+    def capacity_hooks(self) -> list[ActivationHook]: ...
+
+    @property
+    def people_hooks(self) -> list[Callable[[Context, Person], str]]: ...
+
+    def person_activated(self, ctx: Context, person: Person) -> None: ...
 
 
 class Context:
@@ -24,7 +73,7 @@ class Context:
 
     def __init__(
         self,
-        core: Core,
+        core: CoreServices,
         session: Session,
         incoming: Incoming,
         now: datetime,

@@ -91,7 +91,8 @@ class Integrity:
         self.engine_ref = weakref.ref(engine)
         self.sealed = sealed
         self.reported: set[tuple[str, str]] = set()
-        self.keyring: Any = None  # set by the keyring: tells coordinators through an Outbox
+        # Set by the keyring: tells every coordinator of a refused row (c2p_bot.core.refusals).
+        self.tell: Callable[[OrmSession, str, str, datetime], None] | None = None
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # the core's clock in tests
 
     def mac(self, table: str, values: Sequence[object]) -> bytes:
@@ -242,19 +243,8 @@ def _report(session: OrmSession, integrity: Integrity, table: str, row_id: str) 
     log.warning("integrity: %s #%s was changed outside the bot; refused", table, row_id)
     session.add(AuditEntry(at=now, action="integrity_refused", subject=subject,
                            detail="MAC mismatch: changed without the key"))
-    if integrity.keyring is None:
-        return
-    from c2p_bot.core.alerts import coordinators
-    from c2p_bot.core.events import Priority
-    from c2p_bot.core.outbox import Outbox
-
-    outbox = Outbox(integrity.keyring)
-    for person in coordinators(session):  # type: ignore[arg-type]
-        outbox.to_person(
-            session, person,  # type: ignore[arg-type]
-            lambda _: _(REPORT).format(what=_(WHAT[table]), table=table, id=row_id),
-            now=now, key=f"integrity:{table}:{row_id}:to:{person.id}", priority=Priority.NOTICE,
-        )
+    if integrity.tell is not None:
+        integrity.tell(session, table, row_id, now)
 
 
 for _model in (Person, Identity, Match, OutboxMessage):

@@ -17,12 +17,12 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from c2p_bot.config import Config
 from c2p_bot.core.crypto import (
     KdfParams,
     Kek,
@@ -33,6 +33,10 @@ from c2p_bot.core.crypto import (
     random_secret,
     seal_secret,
 )
+from c2p_bot.core.integrity import install
+from c2p_bot.core.outbox import Outbox
+from c2p_bot.core.refusals import tell_coordinators
+from c2p_bot.core.settings import CoreSettings
 from storage.models import Person, Secret
 
 PASSPHRASE_ENV = "C2P_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -64,10 +68,8 @@ class Keyring:
         self.engine = engine
         self.kek: Kek = kek
         self.retired: str | None = None
-        from c2p_bot.core.integrity import install
-
         self.integrity = install(engine, kek)  # row MACs keyed from this KEK
-        self.integrity.keyring = self
+        self.integrity.tell = partial(tell_coordinators, Outbox(self))
 
     def retire(self, reason: str) -> None:
         """The key was rotated under this process: refuse every wrap and unwrap from now on."""
@@ -139,7 +141,7 @@ def _has_data(session: Session) -> bool:
     return session.exec(select(Person.id)).first() is not None
 
 
-def open_keyring(config: Config, engine: Engine, now: datetime, env: dict[str, str] | None = None) -> Keyring:
+def open_keyring(config: CoreSettings, engine: Engine, now: datetime, env: dict[str, str] | None = None) -> Keyring:
     """Load the KEK (passphrase or key file) and check it against the database's verifier.
 
     With ``env`` None the passphrase comes from the process environment and is removed from it.

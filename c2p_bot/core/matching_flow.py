@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select, update
 
-from c2p_bot.core.alerts import coordinators
 from c2p_bot.core.audit import audit
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.outbox import Buttons, new_key
+from c2p_bot.core.recipients import coordinators
 from c2p_bot.core.timefmt import both
 from matching.assignment import assign, candidates
 from matching.profiles import HrdProfile, PartnerProfile
@@ -41,7 +41,7 @@ from matching.scoring import RegionLevel, Score, Weights, pair_score
 from storage.models import Match, Person, Proposal
 
 if TYPE_CHECKING:
-    from c2p_bot.core.context import Context
+    from c2p_bot.core.context import Context, CoreServices
     from c2p_bot.core.service import Core
     from c2p_bot.core.sweeper import Sweeper
 
@@ -68,7 +68,7 @@ STATE_NAMES = {
 class Scope:
     """A transaction, a moment and who acts (``None``: the bot itself), for telling and auditing."""
 
-    core: Core
+    core: CoreServices
     session: Session
     now: datetime
     actor_id: int | None = None
@@ -98,7 +98,7 @@ def _csv(value: str | None) -> frozenset[str]:
     return frozenset(p.strip() for p in (value or "").split(",") if p.strip())
 
 
-def weights(core: Core) -> Weights:
+def weights(core: CoreServices) -> Weights:
     return Weights(**core.config.matching.weights.model_dump())
 
 

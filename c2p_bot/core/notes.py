@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -39,10 +39,7 @@ from c2p_bot.core.i18n import Translate
 from c2p_bot.core.integrity import refused
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.outbox import Outbox, best_identity
-from storage.models import AuditEntry, Identity, Match, Note, NoteCopy, Person
-
-if TYPE_CHECKING:
-    from c2p_bot.core.context import Context
+from storage.models import Identity, Match, Note, NoteCopy, Person
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +48,7 @@ MAX_NOTE = 2000
 # How well a platform protects what travels over it: Matrix rooms are end-to-end encrypted,
 # Telegram chats are readable by Telegram. Console and memory are local (tests, a terminal).
 PROTECTION = {"telegram": 1, "matrix": 2, "console": 2, "memory": 2}
-# Stand-ins for a note's text (like alerts.TAMPERED): never sent as such, rendered by alert_text.
+# Stand-ins for a note's text (like alert_texts.TAMPERED): never sent as such, rendered by alert_text.
 NOTE_ELSEWHERE = "\x00note-elsewhere"  # a sealed note waits for the reader on a safer channel
 NOTE_WITHHELD = "\x00note-withheld"  # a note exists; this channel is not safe enough for it
 
@@ -310,24 +307,3 @@ def latest_note(session: Session, hrd_id: int, kinds: tuple[str, ...]) -> Note |
         select(Note).where(Note.subject_id == hrd_id, col(Note.kind).in_(kinds))
         .order_by(col(Note.created_at).desc(), col(Note.id).desc())
     ).first()
-
-
-def tell_notes_over_telegram(ctx: Context, person: Person) -> None:
-    """A profile hook: an HRD who lets their notes travel over Telegram weakens their protection,
-    so their partners and the coordinators are told (invariant 5)."""
-    if person.role != "hrd" or not person.notes_over_telegram:
-        return
-    changed = ctx.session.exec(select(AuditEntry.id).where(
-        AuditEntry.action == "profile_changed", AuditEntry.subject == f"person:{person.id}",
-        AuditEntry.at == ctx.now, col(AuditEntry.detail).contains("notes_over_telegram"))).first()
-    if changed is None:
-        return
-    alias = person.alias or "?"
-
-    def render(_: Translate) -> str:
-        return _("🔓 {alias} now allows their notes written on Matrix (end-to-end encrypted) to be shown "
-                 "on Telegram, where Telegram can read them.").format(alias=alias)
-
-    for reader in readers_of(ctx.session, person.id or 0):
-        ctx.tell(reader, render, key=f"notes-over-telegram:{person.id}:{reader.id}:{ctx.now.isoformat()}",
-                 priority=Priority.NOTICE)

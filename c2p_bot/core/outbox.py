@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate, gettext_for
+from c2p_bot.core.integrity import refused
 from storage.models import Identity, OutboxMessage, Person
 
 Buttons = Sequence[Sequence[Button]]
@@ -161,8 +162,6 @@ def best_identity(session: Session, person_id: int | None, exclude: int | None =
     Rows that failed their integrity check (:mod:`c2p_bot.core.integrity`) are never used, and
     a person whose own row failed it gets nothing.
     """
-    from c2p_bot.core.integrity import refused
-
     if person_id is not None and refused(session.get(Person, person_id)):
         return None
     query = select(Identity).where(

@@ -24,7 +24,7 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from c2p_bot.core.alerts import active_partners, coordinators, recipients
+from c2p_bot.core.checkin_record import do_checkin, record_and_reply
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import FLOWS, conversation_data, start_conversation
@@ -33,6 +33,7 @@ from c2p_bot.core.crypto.pins import PinVerifiers
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import write_note
+from c2p_bot.core.recipients import active_partners, coordinators, recipients
 from c2p_bot.core.timefmt import both
 from storage.models import Alert, CheckinClock, Conversation, Person
 
@@ -279,8 +280,6 @@ FLOWS[CHECKIN_FLOW] = CheckinPinFlow()
 
 
 def _checkin(ctx: Context, clock: CheckinClock, candidate: str, note: str) -> None:
-    from c2p_bot.core.commands.checkin import do_checkin, record_and_reply
-
     hrd = ctx.person
     assert hrd is not None and hrd.id is not None
     outcome = check_pin(ctx, clock, candidate)

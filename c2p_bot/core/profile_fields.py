@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from c2p_bot.config import Config
 from c2p_bot.core.i18n import N_, SUPPORTED_LANGUAGES, Translate
 from c2p_bot.core.roles import PARTNER_KINDS, Role
+from c2p_bot.core.settings import CoreSettings
 from matching.vocabulary import (
     VocabularyError,
     normalise_country,
@@ -35,11 +35,11 @@ class ProfileField:
     name: str
     roles: frozenset[Role]
     question: str  # msgid
-    accepted: Callable[[Translate, Config], str]
-    parse: Callable[[str, Config, Translate], object]
+    accepted: Callable[[Translate, CoreSettings], str]
+    parse: Callable[[str, CoreSettings, Translate], object]
     store: Callable[[Person, object], None]
     show: Callable[[Person], str]
-    choices: Callable[[Config], tuple[str, ...]] = lambda config: ()
+    choices: Callable[[CoreSettings], tuple[str, ...]] = lambda config: ()
     multi: bool = False
 
 
@@ -66,38 +66,38 @@ def _list_of(normalise: Callable[[str], str], raw: str, accepted: str) -> list[s
 _ALIAS = re.compile(r"^[\w][\w .\-']{1,31}$")
 
 
-def _parse_alias(raw: str, config: Config, _: Translate) -> str:
+def _parse_alias(raw: str, config: CoreSettings, _: Translate) -> str:
     value = " ".join(raw.split())
     if not _ALIAS.match(value) or value.startswith("/"):
         raise FieldError(_accepted_alias(_, config))
     return value
 
 
-def _accepted_alias(_: Translate, config: Config) -> str:
+def _accepted_alias(_: Translate, config: CoreSettings) -> str:
     return _("An alias is 2 to 32 letters, digits, spaces, dots or dashes. Use a name that "
              "does not identify you to strangers.")
 
 
-def _parse_country(raw: str, config: Config, _: Translate) -> str:
+def _parse_country(raw: str, config: CoreSettings, _: Translate) -> str:
     try:
         return normalise_country(raw.strip())
     except VocabularyError:
         raise FieldError(_accepted_country(_, config)) from None
 
 
-def _accepted_country(_: Translate, config: Config) -> str:
+def _accepted_country(_: Translate, config: CoreSettings) -> str:
     return _("A country is a two-letter ISO code, for example KE, CO or PH.")
 
 
-def _parse_languages(raw: str, config: Config, _: Translate) -> list[str]:
+def _parse_languages(raw: str, config: CoreSettings, _: Translate) -> list[str]:
     return _list_of(normalise_language, raw, _accepted_languages(_, config))
 
 
-def _accepted_languages(_: Translate, config: Config) -> str:
+def _accepted_languages(_: Translate, config: CoreSettings) -> str:
     return _("Languages are two-letter ISO 639-1 codes separated by commas, for example: en, sw, es.")
 
 
-def _parse_expertise(raw: str, config: Config, _: Translate) -> list[str]:
+def _parse_expertise(raw: str, config: CoreSettings, _: Translate) -> list[str]:
     vocabulary = set(config.matching.expertise)
 
     def check(tag: str) -> str:
@@ -109,11 +109,11 @@ def _parse_expertise(raw: str, config: Config, _: Translate) -> list[str]:
     return _list_of(check, raw, _accepted_expertise(_, config))
 
 
-def _accepted_expertise(_: Translate, config: Config) -> str:
+def _accepted_expertise(_: Translate, config: CoreSettings) -> str:
     return _("Choose one or more of: {tags}.").format(tags=", ".join(config.matching.expertise))
 
 
-def _parse_kinds(raw: str, config: Config, _: Translate) -> list[str]:
+def _parse_kinds(raw: str, config: CoreSettings, _: Translate) -> list[str]:
     def check(kind: str) -> str:
         kind = kind.lower()
         if kind not in PARTNER_KINDS:
@@ -123,22 +123,22 @@ def _parse_kinds(raw: str, config: Config, _: Translate) -> list[str]:
     return _list_of(check, raw, _accepted_kinds(_, config))
 
 
-def _accepted_kinds(_: Translate, config: Config) -> str:
+def _accepted_kinds(_: Translate, config: CoreSettings) -> str:
     return _("Choose one or more of: mp, lawyer, journalist.")
 
 
-def _parse_kind(raw: str, config: Config, _: Translate) -> str:
+def _parse_kind(raw: str, config: CoreSettings, _: Translate) -> str:
     kind = raw.strip().lower()
     if kind not in PARTNER_KINDS:
         raise FieldError(_accepted_kind(_, config))
     return kind
 
 
-def _accepted_kind(_: Translate, config: Config) -> str:
+def _accepted_kind(_: Translate, config: CoreSettings) -> str:
     return _("Choose one of: mp, lawyer, journalist.")
 
 
-def _parse_regions(raw: str, config: Config, _: Translate) -> list[str]:
+def _parse_regions(raw: str, config: CoreSettings, _: Translate) -> list[str]:
     accepted = _accepted_regions(_, config)
     try:
         parts = [p.strip() for p in raw.split(",") if p.strip()]
@@ -149,7 +149,7 @@ def _parse_regions(raw: str, config: Config, _: Translate) -> list[str]:
         raise FieldError(accepted) from None
 
 
-def _accepted_regions(_: Translate, config: Config) -> str:
+def _accepted_regions(_: Translate, config: CoreSettings) -> str:
     return _("Regions are ISO country codes and/or UN M49 region names separated by commas, "
              "for example: KE, UG, Eastern Africa — or 'global'.")
 
@@ -159,36 +159,36 @@ def _zones() -> dict[str, str]:
     return {zone.lower(): zone for zone in available_timezones()}
 
 
-def _parse_timezone(raw: str, config: Config, _: Translate) -> str:
+def _parse_timezone(raw: str, config: CoreSettings, _: Translate) -> str:
     zone = _zones().get(raw.strip().lower())
     if zone is None:
         raise FieldError(_accepted_timezone(_, config))
     return zone
 
 
-def _accepted_timezone(_: Translate, config: Config) -> str:
+def _accepted_timezone(_: Translate, config: CoreSettings) -> str:
     return _("A time zone is an IANA name, for example Africa/Nairobi, America/Bogota or UTC.")
 
 
-def _parse_ui_language(raw: str, config: Config, _: Translate) -> str:
+def _parse_ui_language(raw: str, config: CoreSettings, _: Translate) -> str:
     value = raw.strip().lower()
     if value not in SUPPORTED_LANGUAGES:
         raise FieldError(_accepted_ui_language(_, config))
     return value
 
 
-def _accepted_ui_language(_: Translate, config: Config) -> str:
+def _accepted_ui_language(_: Translate, config: CoreSettings) -> str:
     return _("The bot speaks: {languages}.").format(languages=", ".join(SUPPORTED_LANGUAGES))
 
 
-def _parse_capacity(raw: str, config: Config, _: Translate) -> int:
+def _parse_capacity(raw: str, config: CoreSettings, _: Translate) -> int:
     value = raw.strip()
     if not value.isdigit() or not 0 <= int(value) <= 50:
         raise FieldError(_accepted_capacity(_, config))
     return int(value)
 
 
-def _accepted_capacity(_: Translate, config: Config) -> str:
+def _accepted_capacity(_: Translate, config: CoreSettings) -> str:
     return _("Capacity is how many defenders you can support at once: a number from 0 to 50.")
 
 
@@ -196,14 +196,14 @@ _YES = {"yes", "y", "true", "on", "1"}
 _NO = {"no", "n", "false", "off", "0"}
 
 
-def _parse_yes_no(raw: str, config: Config, _: Translate) -> bool:
+def _parse_yes_no(raw: str, config: CoreSettings, _: Translate) -> bool:
     value = raw.strip().lower()
     if value in _YES | _NO:
         return value in _YES
     raise FieldError(_accepted_notes_over_telegram(_, config))
 
 
-def _accepted_notes_over_telegram(_: Translate, config: Config) -> str:
+def _accepted_notes_over_telegram(_: Translate, config: CoreSettings) -> str:
     return _("Answer yes or no. With yes, notes you write on Matrix (end-to-end encrypted) are also "
              "shown to partners and coordinators who read on Telegram, where Telegram can read them. "
              "With no (the default) they get a line saying a sealed note is waiting on Matrix.")

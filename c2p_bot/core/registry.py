@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
 from c2p_bot.core.roles import Role
 
-if TYPE_CHECKING:
-    from c2p_bot.core.context import Context
-
-Handler = Callable[["Context", str], None]
+# A handler takes the command's context (c2p_bot.core.context.Context, which sits above this
+# module) and the text after the command's name.
+Handler = Callable[[Any, str], None]
+H = TypeVar("H", bound=Handler)
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,10 @@ class CommandRegistry:
         aliases: tuple[str, ...] = (),
         menu: bool = True,
         during_onboarding: bool = False,
-    ) -> Callable[[Handler], Handler]:
+    ) -> Callable[[H], H]:
         """Decorator registering ``handler`` as ``/name``."""
 
-        def register(handler: Handler) -> Handler:
+        def register(handler: H) -> H:
             spec = Command(
                 name, frozenset(roles), usage, help, handler, aliases, menu, during_onboarding
             )

@@ -11,11 +11,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from c2p_bot.config import Config
 from c2p_bot.core import onboarding
 from c2p_bot.core.alerts import Escalation
 from c2p_bot.core.clock import Clock
-from c2p_bot.core.context import Context
+from c2p_bot.core.context import ActivationHook, Context
 from c2p_bot.core.conversations import FLOWS
 from c2p_bot.core.events import Incoming, Priority
 from c2p_bot.core.failover import UnreachableHook
@@ -27,6 +26,7 @@ from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.parsing import ParsedCommand, clean_text, parse_command
 from c2p_bot.core.registry import CommandRegistry, registry
 from c2p_bot.core.roles import Role
+from c2p_bot.core.settings import CoreSettings
 from storage.models import Conversation, Identity, Person, SeenEvent
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,6 @@ TOO_FAST = N_("You are sending messages faster than I can read them, so I am ign
                "Please wait a minute. If you are in danger, send /panic once.")
 INTERNAL_ERROR = N_("Sorry, something went wrong and nothing was changed. Please try again.")
 
-ActivationHook = Callable[[Context, Person], None]
-
-
 def _close(work: Coroutine[Any, Any, Any]) -> None:
     """No event loop to run it on (a core without a runtime): drop the coroutine quietly."""
     work.close()
@@ -55,7 +52,7 @@ class Core:
     def __init__(
         self,
         engine: Engine,
-        config: Config,
+        config: CoreSettings,
         clock: Clock,
         outbox: Outbox,
         keyring: Keyring,

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select, update
 
-from c2p_bot.core.alerts import Escalation, PersonView, coordinators
+from c2p_bot.core.alert_texts import PersonView
+from c2p_bot.core.alerts import Escalation
 from c2p_bot.core.audit import audit
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate
+from c2p_bot.core.recipients import coordinators
 from c2p_bot.core.timefmt import both
 from storage.models import Alert, CheckinClock, Identity, Person
 

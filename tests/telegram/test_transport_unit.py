@@ -26,10 +26,10 @@ from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from c2p_bot.transports.telegram import TELEGRAM_PACING, TelegramTransport, attach_telegram
+from c2p_bot.transports.telegram.connection import quiet_http_logging
 from c2p_bot.transports.telegram.errors import to_delivery_error
 from c2p_bot.transports.telegram.formatting import MAX_TEXT, build_keyboard, split_text, utf16_len
 from c2p_bot.transports.telegram.menus import commands_for_role, stranger_commands
-from c2p_bot.transports.telegram.transport import quiet_http_logging
 from storage.engine import make_engine
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

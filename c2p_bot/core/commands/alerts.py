@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from c2p_bot.core.alerts import coordinators, may_see
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.notes import read_note, write_note
+from c2p_bot.core.recipients import coordinators, may_see
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from c2p_bot.core.timefmt import both

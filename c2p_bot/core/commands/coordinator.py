@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import col, func, select
 
-from c2p_bot.core.alerts import coordinators
 from c2p_bot.core.context import Context
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.invites import approve_invite, create_invite, last_invite_id
+from c2p_bot.core.recipients import coordinators
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from storage.models import AuditEntry, Invite, Match, Person

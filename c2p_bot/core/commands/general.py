@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, delete
+from sqlmodel import col, delete, select
 
-from c2p_bot.core.alerts import coordinators
 from c2p_bot.core.context import Context
-from c2p_bot.core.i18n import N_
+from c2p_bot.core.events import Priority
+from c2p_bot.core.i18n import N_, Translate
+from c2p_bot.core.notes import readers_of
 from c2p_bot.core.onboarding import alias_taken
 from c2p_bot.core.parsing import parse_assignments
 from c2p_bot.core.pins_flow import ACTIONS, ask_pin, needs_pin, raise_duress, tell_protectors
 from c2p_bot.core.profile_fields import FieldError, fields_for
+from c2p_bot.core.recipients import coordinators
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import ALL_ROLES, Role
-from storage.models import Identity, Person
+from storage.models import AuditEntry, Identity, Person
 
 
 @registry.command(
@@ -163,3 +165,23 @@ def _confirmed_profile(ctx: Context, args: str, duress: bool) -> None:
 
 ACTIONS["profile"] = _confirmed_profile
 
+
+def tell_notes_over_telegram(ctx: Context, person: Person) -> None:
+    """A profile hook: an HRD who lets their notes travel over Telegram weakens their protection,
+    so their partners and the coordinators are told (invariant 5)."""
+    if person.role != "hrd" or not person.notes_over_telegram:
+        return
+    changed = ctx.session.exec(select(AuditEntry.id).where(
+        AuditEntry.action == "profile_changed", AuditEntry.subject == f"person:{person.id}",
+        AuditEntry.at == ctx.now, col(AuditEntry.detail).contains("notes_over_telegram"))).first()
+    if changed is None:
+        return
+    alias = person.alias or "?"
+
+    def render(_: Translate) -> str:
+        return _("🔓 {alias} now allows their notes written on Matrix (end-to-end encrypted) to be shown "
+                 "on Telegram, where Telegram can read them.").format(alias=alias)
+
+    for reader in readers_of(ctx.session, person.id or 0):
+        ctx.tell(reader, render, key=f"notes-over-telegram:{person.id}:{reader.id}:{ctx.now.isoformat()}",
+                 priority=Priority.NOTICE)

@@ -43,12 +43,7 @@ Usage (the composition root)::
     await runtime.stop()
 """
 
-from c2p_bot.transports.telegram.transport import (
-    ALLOWED_UPDATES,
-    PLATFORM,
-    TELEGRAM_PACING,
-    TelegramTransport,
-    attach_telegram,
-)
+from c2p_bot.transports.telegram.session import ALLOWED_UPDATES, PLATFORM
+from c2p_bot.transports.telegram.transport import TELEGRAM_PACING, TelegramTransport, attach_telegram
 
 __all__ = ["ALLOWED_UPDATES", "PLATFORM", "TELEGRAM_PACING", "TelegramTransport", "attach_telegram"]

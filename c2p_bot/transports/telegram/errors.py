@@ -6,7 +6,9 @@
   or user does not exist: permanent, so the core marks the identity unreachable and fails over.
 - ``TimedOut``, ``NetworkError``, 5xx and anything else: transient, retried with backoff.
 - ``deleteMessage``: "message to delete not found" means already gone (done); "message can't
-  be deleted" (past 48 hours) is a permanent failure of that deletion (see the transport).
+  be deleted" (past 48 hours) is a permanent failure of that deletion (see ``sending``).
+- An update python-telegram-bot cannot read raises one of :data:`UNREADABLE_UPDATE` (see
+  ``polling``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ GONE_ON_DELETE = (
 # deleteMessage answers that mean "it is still there and will stay": past the 48 hours in which
 # a bot may delete a message ("...for everyone"), or no right to delete it. A failure, not done.
 REFUSED_DELETE = ("message can't be deleted",)
+
+# What python-telegram-bot's ``de_json`` raises on an update of a shape it does not expect (a
+# field missing, of the wrong type or out of range); ``get_updates`` re-raises it as it is.
+UNREADABLE_UPDATE: tuple[type[Exception], ...] = (
+    KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError,
+)
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

@@ -1,0 +1,104 @@
+"""What an alert says: the message each recipient gets, in their language and time zone.
+
+Shared by the ORM path (c2p_bot.core.alerts) and the sweeper's batch path
+(c2p_bot.core.alerts_batch), which has views of rows instead of ORM objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from c2p_bot.core.events import Priority
+from c2p_bot.core.i18n import Translate
+from c2p_bot.core.notes import NOTE_ELSEWHERE, NOTE_WITHHELD
+from c2p_bot.core.timefmt import both
+from storage.models import Alert, Note, Person
+
+KIND_PRIORITY = {
+    "duress": Priority.DURESS,
+    "panic": Priority.PANIC,
+    "missed": Priority.ESCALATION,
+    "wrong_pin": Priority.ESCALATION,
+}
+TAMPERED = "\x00tampered"
+
+
+class PersonView(NamedTuple):
+    """The fields of a person an alert needs (the batch path reads columns, not ORM objects)."""
+
+    id: int | None
+    alias: str | None
+    country: str | None
+    timezone: str
+    ui_language: str
+    key_mode: str
+    wrapped_private_key: bytes | None
+    public_key: bytes | None = None  # named in an own-key reader's armour
+
+    @classmethod
+    def of(cls, person: Person) -> PersonView:
+        return cls(person.id, person.alias, person.country, person.timezone, person.ui_language,
+                   person.key_mode, person.wrapped_private_key, person.public_key)
+
+
+@dataclass
+class AlertView:
+    """The fields of an alert its message shows (the batch path has no ORM object)."""
+
+    id: int | None
+    kind: str
+    raised_at: datetime
+    due_at: datetime | None
+    last_checkin_at: datetime | None
+    repeats: int
+    step: int = 0
+
+
+def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView, reader: Person | PersonView,
+               note_text: str | None, note: Note | None,
+               stale_ack: tuple[str, datetime] | None = None) -> str:
+    """What a recipient sees: who, what, when, the last check-in, the latest note, how to ack."""
+    zone = reader.timezone
+    alias = hrd.alias or "?"
+    if alert.kind == "duress":
+        head = _("🚨 DURESS ALERT #{id}: {alias} checked in with their duress PIN at {when}. "
+                 "They may be under coercion: do not contact them in a way that could expose them."
+                 ).format(id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+    elif alert.kind == "panic":
+        head = _("🚨 PANIC ALERT #{id}: {alias} raised the alarm at {when}.").format(
+            id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+    elif alert.kind == "wrong_pin":
+        head = _("🚨 ALERT #{id}: repeated wrong PINs on {alias}'s check-ins at {when}. "
+                 "Someone else may have their phone.").format(
+            id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+    else:
+        head = _("🚨 ALERT #{id}: {alias} missed a check-in due {due}.").format(
+            id=alert.id, alias=alias, due=both(alert.due_at or alert.raised_at, zone))
+    lines = [head]
+    if stale_ack is not None:
+        lines.append(_("It was acknowledged by {alias} {when} but not resolved since: it is escalating "
+                       "again.").format(alias=stale_ack[0], when=both(stale_ack[1], zone)))
+    elif alert.repeats:
+        lines.append(_("Reminder {n}: nobody has acknowledged this alert yet.").format(n=alert.repeats))
+    if alert.last_checkin_at is not None:
+        lines.append(_("Last check-in: {when}.").format(when=both(alert.last_checkin_at, zone)))
+    else:
+        lines.append(_("No check-in recorded yet."))
+    lines.append(_("Country: {country}.").format(country=hrd.country or "—"))
+    if note_text == TAMPERED:
+        lines.append(_("⚠ The latest note failed its integrity check and is not shown."))
+    elif note_text == NOTE_ELSEWHERE:
+        lines.append(_("🔒 A sealed note is waiting — read it on Matrix. It was written on an end-to-end "
+                       "encrypted channel and is not shown here."))
+    elif note_text == NOTE_WITHHELD:
+        lines.append(_("🔒 There is a sealed note from {when}. It was written on an end-to-end encrypted "
+                       "channel and is not shown here: join the bot on Matrix, or register your own key "
+                       "(c2p-bot keygen, then /key), to read such notes.").format(
+            when=both(note.created_at, zone) if note is not None else "—"))
+    elif note_text is not None and note is not None:
+        lines.append(_("Latest note ({when}): {note}").format(when=both(note.created_at, zone), note=note_text))
+    lines.append(_("Acknowledge with /ack {id}. Add to the case logbook with /log {id} TEXT.").format(
+        id=alert.id))
+    return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""The sweeper's batch path: ``missed`` alerts for many HRDs at once, with bulk inserts.
+
+Reads columns, not ORM objects (checking row MACs itself, :mod:`c2p_bot.core.integrity`), and
+writes the same alerts, recipients, messages and audit entries as the ORM path
+(:meth:`c2p_bot.core.alerts.Escalation.raise_alert`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, AlertView, PersonView, alert_text
+from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.events import Button
+from c2p_bot.core.i18n import gettext_for
+from c2p_bot.core.integrity import Integrity, for_session, note_refusal, outbox_mac
+from c2p_bot.core.keyring import Keyring
+from c2p_bot.core.notes import fit_to_channel, open_copy
+from c2p_bot.core.outbox import Outbox
+from c2p_bot.core.recipients import coordinators
+from c2p_bot.core.settings import CoreSettings
+from storage.bulk import insert_many, one_of, table_of
+from storage.models import Alert, AlertRecipient, AuditEntry, Identity, Match, Note, NoteCopy, OutboxMessage, Person
+
+log = logging.getLogger(__name__)
+
+PERSON, MATCH, ALERT, IDENTITY = table_of(Person), table_of(Match), table_of(Alert), table_of(Identity)
+PERSON_VIEW = (PERSON.c.id, PERSON.c.alias, PERSON.c.country, PERSON.c.timezone, PERSON.c.ui_language,
+               PERSON.c.key_mode, PERSON.c.wrapped_private_key, PERSON.c.public_key)
+# What the batch path checks a partner's MACs over (c2p_bot.core.integrity.FIELDS), after PERSON_VIEW.
+MAC_CHECKED = (PERSON.c.role, PERSON.c.status, PERSON.c.mac, MATCH.c.id, MATCH.c.status, MATCH.c.mac)
+
+
+def macs_hold(session: Session, integrity: Integrity, hrd_id: int, partner: PersonView,
+              checked: list[Any]) -> bool:
+    """Whether a partner's person row and match row are intact (one HMAC each, no KDF)."""
+    role, status, person_mac, match_id, match_status, match_mac = checked
+    if not integrity.ok("person", (partner.id, role, status, partner.public_key, partner.key_mode), person_mac):
+        note_refusal(session, "person", partner.id)
+        return False
+    if not integrity.ok("match", (match_id, hrd_id, partner.id, match_status), match_mac):
+        note_refusal(session, "match", match_id)
+        return False
+    return True
+
+
+def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, datetime | None]], now: datetime,
+                       coordinating: list[PersonView] | None, *, settings: CoreSettings, keyring: Keyring,
+                       outbox: Outbox) -> int:
+    """Raise ``missed`` alerts for many HRDs at once (the sweeper's hot path).
+
+    ``claimed`` holds (hrd id, due time, last check-in) of clocks this worker has claimed.
+    Same alerts, recipients, texts and audit entries as
+    :meth:`c2p_bot.core.alerts.Escalation.raise_alert`, but with a
+    fixed number of queries per batch and bulk inserts instead of ORM objects per row.
+    """
+    ids = [hrd_id for hrd_id, _due, _last in claimed]
+    connection = session.connection()
+    dialect = connection.dialect
+    # Core tables and column tuples, not ORM objects: for a batch, the ORM's per-statement and
+    # per-row work costs more than the SQL.
+    hrds = {row[0]: PersonView(*row) for row in connection.execute(
+        sa_select(*PERSON_VIEW).where(one_of(PERSON.c.id, ids, dialect))).all()}
+    partners: dict[int, list[PersonView]] = {}
+    integrity = for_session(session)
+    for hrd_id, *partner in connection.execute(
+        sa_select(MATCH.c.hrd_id, *PERSON_VIEW, *MAC_CHECKED).join(PERSON, PERSON.c.id == MATCH.c.partner_id)
+        .where(one_of(MATCH.c.hrd_id, ids, dialect), MATCH.c.status == "active", PERSON.c.status == "active")
+        .order_by(PERSON.c.id)
+    ).all():
+        one = PersonView(*partner[:len(PERSON_VIEW)])
+        if integrity is not None and not macs_hold(session, integrity, hrd_id, one, partner[len(PERSON_VIEW):]):
+            continue
+        partners.setdefault(hrd_id, []).append(one)
+    everyone_coordinating = coordinating
+    steps = settings.escalation.steps
+    plans: list[tuple[AlertView, PersonView, list[PersonView]]] = []
+    values: list[dict[str, object]] = []
+    for hrd_id, due, last in claimed:
+        hrd = hrds.get(hrd_id)
+        if hrd is None:
+            continue
+        people: list[PersonView] = []
+        step = len(steps) - 1
+        for index, name in enumerate(steps):
+            if name == "partners":
+                group = partners.get(hrd_id, [])
+            else:
+                if everyone_coordinating is None:
+                    everyone_coordinating = [PersonView.of(p) for p in coordinators(session)]
+                group = everyone_coordinating
+            if group:
+                people, step = group, index
+                break
+        if not people:
+            log.error("missed check-in of person:%s has nobody to notify", hrd_id)
+        last_step = step + 1 >= len(steps)
+        wait = settings.escalation.repeat_every if last_step else settings.checkins.ack_timeout
+        values.append({"hrd_id": hrd_id, "kind": "missed", "status": "open", "raised_at": now, "due_at": due,
+                       "last_checkin_at": last, "step": step, "next_step_at": now + wait, "repeats": 0})
+        plans.append((AlertView(0, "missed", now, due, last, 0, step), hrd, people))
+    if not plans:
+        return 0
+    # One executemany, then the ids by HRD: each claimed HRD gets exactly one alert here (its
+    # clock is ours now), so (hrd, kind, raised_at) is unique. (INSERT … RETURNING with a stable
+    # order would fall back to one statement per row on SQLite.)
+    insert_many(connection, ALERT, values)
+    new_ids: dict[int, int] = dict(connection.execute(sa_select(ALERT.c.hrd_id, ALERT.c.id).where(
+        one_of(ALERT.c.hrd_id, [view_hrd.id or 0 for _v, view_hrd, _p in plans], dialect),
+        ALERT.c.kind == "missed", ALERT.c.raised_at == now)).all())
+    for view, hrd, _people in plans:
+        view.id = new_ids[hrd.id or 0]
+    reader_ids = {p.id for _a, _h, people in plans for p in people}
+    identities: dict[int, tuple[int, str, str]] = {}  # person id -> (identity id, platform, chat id)
+    ranks: dict[int, tuple[datetime, int]] = {}
+    for identity_id, person_id, platform, chat_id, seen, created, user_id, mac in connection.execute(
+            sa_select(IDENTITY.c.id, IDENTITY.c.person_id, IDENTITY.c.platform, IDENTITY.c.chat_id,
+                      IDENTITY.c.last_seen_at, IDENTITY.c.created_at, IDENTITY.c.platform_user_id,
+                      IDENTITY.c.mac).where(
+            one_of(IDENTITY.c.person_id, [i or 0 for i in reader_ids], dialect),
+            IDENTITY.c.unreachable_at.is_(None))).all():
+        if integrity is not None and not integrity.ok(
+                "identity", (identity_id, person_id, platform, user_id, chat_id), mac):
+            note_refusal(session, "identity", identity_id)  # never send to a redirected chat
+            continue
+        rank = (seen or created, identity_id)
+        if person_id not in ranks or rank > ranks[person_id]:
+            ranks[person_id], identities[person_id] = rank, (identity_id, platform, chat_id)
+    notes: dict[int, Note] = {}
+    for note in session.exec(select(Note).where(
+            one_of(Note.subject_id, ids, dialect), col(Note.kind).in_(("checkin", "duress")))
+            .order_by(col(Note.created_at).desc(), col(Note.id).desc())).all():
+        notes.setdefault(note.subject_id, note)
+    copies = {(c.note_id, c.reader_id): c.ciphertext for c in session.exec(select(NoteCopy).where(
+        one_of(NoteCopy.note_id, [n.id or 0 for n in notes.values()], dialect))).all()} if notes else {}
+    private_keys: dict[int, bytes] = {}
+    audits: list[dict[str, object]] = []
+    recipients_rows: list[dict[str, object]] = []
+    messages: list[dict[str, object]] = []
+    for view, hrd, people in plans:
+        audits.append({"at": now, "action": "alert_raised", "subject": f"alert:{view.id}",
+                       "detail": f"hrd=person:{hrd.id} kind=missed"})
+        audits.append({"at": now, "action": "alert_escalated", "subject": f"alert:{view.id}",
+                       "detail": f"step={view.step + 1} to={len(people)}"})
+        latest = notes.get(hrd.id or 0)
+        for person in people:
+            assert person.id is not None
+            recipients_rows.append({"alert_id": view.id, "person_id": person.id, "step": view.step,
+                                    "notified_at": now})
+            reachable = identities.get(person.id)
+            if reachable is None:
+                log.warning("alert %s: recipient person:%s has no reachable identity", view.id, person.id)
+                continue
+            note_text: str | None = None
+            ciphertext = copies.get((latest.id or 0, person.id)) if latest is not None else None
+            if latest is not None and ciphertext is not None:
+                try:
+                    note_text = open_copy(keyring, latest, person, ciphertext, private_keys)
+                except CryptoError:
+                    note_text = TAMPERED
+            _ = gettext_for(person.ui_language)
+            identity_id, platform, chat_id = reachable
+            opened = note_text
+            note_text, safer = fit_to_channel(session, latest, person.id, person.key_mode, platform, opened)
+            messages.append(outbox_mac(session, outbox.row_values(
+                session, platform=platform, chat_id=chat_id,
+                text=alert_text(_, view, hrd, person, note_text, latest), now=now,
+                key=f"alert:{view.id}:to:{person.id}:r0",
+                buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]], priority=KIND_PRIORITY["missed"],
+                kind="alert", person_id=person.id, identity_id=identity_id, alert_id=view.id,
+                sensitive=note_text is not None and not note_text.startswith("\x00"))))
+            if safer is not None:  # the note itself, on the reader's channel safe enough for it
+                messages.append(outbox_mac(session, outbox.row_values(
+                    session, platform=safer.platform, chat_id=safer.chat_id,
+                    text=alert_text(_, view, hrd, person, opened, latest), now=now,
+                    key=f"alert:{view.id}:to:{person.id}:r0:sealed",
+                    buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]],
+                    priority=KIND_PRIORITY["missed"], kind="alert", identity_id=safer.id, sensitive=True)))
+    insert_many(connection, table_of(AuditEntry), audits)
+    insert_many(connection, table_of(AlertRecipient), recipients_rows)
+    insert_many(connection, table_of(OutboxMessage), messages)
+    return len(plans)

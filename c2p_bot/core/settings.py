@@ -1,0 +1,120 @@
+"""Core's own settings: the sections of the configuration the core reads.
+
+Each section is a frozen pydantic model with defaults, validated once at start. The composition
+root's :mod:`c2p_bot.config` adds the transports' sections (c2p_bot.transports.settings) and
+loads the TOML file; the core never imports it. Durations are written like ``"90s"``, ``"15m"``,
+``"2h"`` or ``"1d"`` (:mod:`c2p_bot.durations`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from c2p_bot.durations import DurationError, parse_duration
+from matching.vocabulary import DEFAULT_EXPERTISE
+
+DEFAULT_DATABASE_URL = "sqlite:///c2p.db"
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("must be a duration such as \"45s\", \"15m\", \"2h\" or \"1d\"")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return timedelta(seconds=value)
+    try:
+        return parse_duration(value)
+    except DurationError:
+        raise ValueError(
+            f"invalid duration {value!r}: use e.g. \"45s\", \"15m\", \"2h\" or \"1d\""
+        ) from None
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Section(BaseModel):
+    """A configuration section: unknown keys are refused, values never change once read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(Section):
+    url: str = DEFAULT_DATABASE_URL
+
+
+class CheckinsConfig(Section):
+    interval: Duration = timedelta(days=1)
+    grace: Duration = timedelta(hours=1)
+    remind_before: Duration = timedelta(minutes=30)
+    ack_timeout: Duration = timedelta(minutes=15)
+    sweep_interval: Duration = timedelta(seconds=30)
+    max_pause: Duration = timedelta(days=14)
+    pause_reminder_before: Duration = timedelta(hours=1)
+
+
+StepName = Literal["partners", "coordinators"]
+DEFAULT_STEPS: tuple[StepName, ...] = ("partners", "coordinators")
+
+
+class EscalationConfig(Section):
+    steps: list[StepName] = Field(default_factory=lambda: list(DEFAULT_STEPS), min_length=1)
+    repeat_every: Duration = timedelta(minutes=30)
+    failover_after: Duration = timedelta(minutes=2)
+    ack_expiry: Duration = timedelta(hours=2)
+
+
+class CryptoConfig(Section):
+    key_file: str | None = None
+
+
+class RetentionConfig(Section):
+    notes: Duration = timedelta(days=30)
+    closed_alerts: Duration = timedelta(days=90)
+
+
+class InvitesConfig(Section):
+    ttl: Duration = timedelta(days=7)
+
+
+class MatchingWeights(Section):
+    region_country: float = 1.0
+    region_subregion: float = 0.7
+    region_region: float = 0.4
+    region_global: float = 0.1
+    expertise: float = 1.0
+    load_balance: float = 0.3
+
+
+class MatchingConfig(Section):
+    expertise: list[str] = Field(default_factory=lambda: list(DEFAULT_EXPERTISE), min_length=1)
+    offer_timeout: Duration = timedelta(days=3)
+    candidates: int = Field(default=3, ge=1, le=20)
+    weights: MatchingWeights = MatchingWeights()
+
+
+class SecurityConfig(Section):
+    coordinator_invites: Literal["open", "two-person"] = "open"
+
+
+class CoreSettings(Section):
+    """Every section the core reads; :class:`c2p_bot.config.Config` extends it."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    checkins: CheckinsConfig = CheckinsConfig()
+    escalation: EscalationConfig = EscalationConfig()
+    crypto: CryptoConfig = CryptoConfig()
+    retention: RetentionConfig = RetentionConfig()
+    invites: InvitesConfig = InvitesConfig()
+    matching: MatchingConfig = MatchingConfig()
+    security: SecurityConfig = SecurityConfig()
