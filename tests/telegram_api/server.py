@@ -22,7 +22,7 @@ Telegram's observable behaviour where bots commonly get it wrong: update confirm
 ``offset``, long polling, 409 while a webhook is set or when a second poller appears, message
 ids per chat, parse_mode parsing (``can't parse entities``), ``message is not modified``,
 ``message to delete not found``, inline keyboards dropped by ``editMessageText`` without
-``reply_markup``, users who never started / blocked the bot, group privacy mode.
+``reply_markup``, users who never started / blocked the bot, group privacy mode (always on).
 
 Telegram's limits hold by default (see :mod:`tests.telegram_api.limits`): about one message
 a second per private chat, 20 a minute per group, 30 a second per bot (exceeding that is a
@@ -70,6 +70,9 @@ __all__ = [
 ]
 
 DEFAULT_BOT_ID = 7000000001
+BOT_USERNAME = "c2p_test_bot"
+BOT_FIRST_NAME = "C2P Test Bot"
+FIRST_UPDATE_ID = 500_000_001
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{35}$")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -133,26 +136,13 @@ WEBHOOK_ACTIVE = (
 _STRING_PARAMS = frozenset(
     {
         "text",
-        "caption",
         "parse_mode",
         "callback_query_id",
-        "inline_message_id",
         "url",
         "secret_token",
         "ip_address",
         "language_code",
-        "description",
-        "short_description",
-        "name",
-        "title",
         "action",
-        "business_connection_id",
-        "message_effect_id",
-        "emoji",
-        "data",
-        "query",
-        "switch_pm_text",
-        "switch_pm_parameter",
     }
 )
 _INLINE_BUTTON_ACTIONS = (
@@ -225,8 +215,6 @@ class Button:
 
     text: str
     callback_data: str | None = None
-    url: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -245,7 +233,6 @@ class RecordedMessage:
     parse_mode: str | None = None
     reply_to_message_id: int | None = None
     deleted: bool = False
-    deleted_at: float | None = None
     edit_date: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions
     extra: dict[str, Any] = field(default_factory=dict)  # other message fields (user side)
@@ -257,12 +244,7 @@ class RecordedMessage:
         rows = (self.reply_markup or {}).get("inline_keyboard") or []
         return [
             [
-                Button(
-                    text=b.get("text", ""),
-                    callback_data=b.get("callback_data"),
-                    url=b.get("url"),
-                    raw=b,
-                )
+                Button(text=b.get("text", ""), callback_data=b.get("callback_data"))
                 for b in row
             ]
             for row in rows
@@ -311,22 +293,18 @@ class Call:
 class Fault:
     """A scheduled failure. Create with :meth:`FakeBotApi.fail`."""
 
-    method: frozenset[str] | None  # lower-case names; None = every method except getUpdates
+    method: str | None  # lower-case name; None = every method except getUpdates
     chat_id: int | str | None
     status: int | str
     retry_after: int | None
     times: int | None
-    not_before: float
     not_after: float | None
-    description: str | None
     delay: float
     process: bool
     hits: int = 0
 
     def active(self, now: float) -> bool:
         if self.times is not None and self.hits >= self.times:
-            return False
-        if now < self.not_before:
             return False
         return self.not_after is None or now < self.not_after
 
@@ -335,7 +313,7 @@ class Fault:
         if self.method is None:
             if lowered == "getupdates":
                 return False
-        elif lowered not in self.method:
+        elif lowered != self.method:
             return False
         return self.chat_id is None or str(self.chat_id) == str(chat_id)
 
@@ -362,30 +340,25 @@ class FakeChat:
         type_: str,
         *,
         title: str | None = None,
-        username: str | None = None,
         user: FakeUser | None = None,
     ) -> None:
         self.api = api
         self.id = chat_id
         self.type = type_
         self.title = title
-        self.username = username
         self.user = user  # private chats only
         self.members: list[FakeUser] = []
-        self.bot_status = "member"  # groups: member / administrator / left / kicked
+        self.bot_status = "member"  # groups: member / administrator
         self.next_message_id = 1
         self.messages: dict[int, RecordedMessage] = {}
 
     def __repr__(self) -> str:
-        return f"<FakeChat {self.type} {self.id} {self.title or self.username!r}>"
+        return f"<FakeChat {self.type} {self.id} {self.title!r}>"
 
     def to_dict(self) -> dict[str, Any]:
         if self.type == "private" and self.user is not None:
             return self.user.chat_dict()
-        out: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
-        if self.username:
-            out["username"] = self.username
-        return out
+        return {"id": self.id, "type": self.type, "title": self.title}
 
     def send_text(self, user: FakeUser, text: str, **kwargs: Any) -> dict[str, Any] | None:
         """``user`` writes ``text`` into this group. See :meth:`FakeUser.send_text`."""
@@ -394,14 +367,6 @@ class FakeChat:
     def add_member(self, user: FakeUser) -> None:
         if user not in self.members:
             self.members.append(user)
-
-    def set_bot_status(self, status: str) -> dict[str, Any]:
-        """Change the bot's membership (member/administrator/left/kicked); injects
-        ``my_chat_member`` like Telegram does."""
-        actor = self.members[0] if self.members else None
-        old = self.bot_status
-        self.bot_status = status
-        return self.api._inject_my_chat_member(self, actor, old, status)
 
 
 class FakeUser:
@@ -412,41 +377,27 @@ class FakeUser:
         api: FakeBotApi,
         user_id: int,
         first_name: str,
-        username: str | None,
-        language_code: str | None,
-        last_name: str | None = None,
+        username: str,
+        language_code: str = "en",
     ) -> None:
         self.api = api
         self.id = user_id
         self.first_name = first_name
-        self.last_name = last_name
         self.username = username
         self.language_code = language_code
         self.started = False  # has written to the bot, so the bot may write back
         self.blocked = False  # user blocked the bot
-        self.deactivated = False
         self.chat = FakeChat(api, user_id, "private", user=self)
 
     def __repr__(self) -> str:
         return f"<FakeUser {self.username or self.first_name} {self.id}>"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        if self.last_name:
-            out["last_name"] = self.last_name
-        if self.username:
-            out["username"] = self.username
-        if self.language_code:
-            out["language_code"] = self.language_code
-        return out
+        return {"id": self.id, "is_bot": False, "first_name": self.first_name,
+                "username": self.username, "language_code": self.language_code}
 
     def chat_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "type": "private", "first_name": self.first_name}
-        if self.last_name:
-            out["last_name"] = self.last_name
-        if self.username:
-            out["username"] = self.username
-        return out
+        return {"id": self.id, "type": "private", "first_name": self.first_name, "username": self.username}
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -504,14 +455,6 @@ class FakeUser:
         self.blocked = True
         return self.api._inject_my_chat_member(self.chat, self, "member", "kicked")
 
-    def unblock(self) -> dict[str, Any]:
-        self.blocked = False
-        return self.api._inject_my_chat_member(self.chat, self, "kicked", "member")
-
-    def deactivate(self) -> None:
-        """Delete the account: sends fail with ``403 Forbidden: user is deactivated``."""
-        self.deactivated = True
-
     # -- queries ------------------------------------------------------------------------------
 
     @property
@@ -537,11 +480,6 @@ class FakeBotApi:
         self,
         token: str | None = None,
         *,
-        bot_username: str = "c2p_test_bot",
-        bot_first_name: str = "C2P Test Bot",
-        privacy_mode: bool = True,
-        require_https_webhook: bool = False,
-        first_update_id: int = 500_000_001,
         rate_limits: RateLimits | None = TELEGRAM_LIMITS,
         relaxed_because: str | None = None,
     ) -> None:
@@ -558,10 +496,7 @@ class FakeBotApi:
         if not _TOKEN_RE.match(self.token):
             raise ValueError("token must look like a real one: '<digits>:<35 chars>'")
         self.bot_id = int(self.token.split(":", 1)[0])
-        self.bot_username = bot_username
-        self.bot_first_name = bot_first_name
-        self.privacy_mode = privacy_mode
-        self.require_https_webhook = require_https_webhook
+        self.bot_username = BOT_USERNAME
 
         self.calls: list[Call] = []
         self.deleted: list[tuple[int, int]] = []
@@ -569,14 +504,13 @@ class FakeBotApi:
         self.chat_actions: list[tuple[int, str]] = []
         self.dropped_updates: list[dict[str, Any]] = []  # filtered by allowed_updates/privacy
         self.webhook_deliveries: list[tuple[int, int | str]] = []  # (update_id, status)
-        self.unknown_methods: list[str] = []
 
         self._users: dict[str, FakeUser] = {}
         self._chats: dict[int, FakeChat] = {}
         self._commands: dict[tuple[Any, ...], list[dict[str, str]]] = {}
         self._pending: list[_Pending] = []
-        self._next_update_id = first_update_id
-        self._max_update_id = first_update_id - 1
+        self._next_update_id = FIRST_UPDATE_ID
+        self._max_update_id = FIRST_UPDATE_ID - 1
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self._poll_generation = 0
         self._faults: list[Fault] = []
@@ -597,7 +531,6 @@ class FakeBotApi:
             "editmessagetext": self._m_edit_message_text,
             "editmessagereplymarkup": self._m_edit_message_reply_markup,
             "deletemessage": self._m_delete_message,
-            "deletemessages": self._m_delete_messages,
             "answercallbackquery": self._m_answer_callback_query,
             "setmycommands": self._m_set_my_commands,
             "getmycommands": self._m_get_my_commands,
@@ -614,7 +547,6 @@ class FakeBotApi:
     async def start(self) -> FakeBotApi:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        app.router.add_route("*", "/file/bot{token}/{path:.*}", self._handle_file)
         self._runner = web.AppRunner(
             app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0
         )
@@ -681,6 +613,7 @@ class FakeBotApi:
 
     @property
     def base_file_url(self) -> str:
+        """For ``base_file_url(...)``; the fake serves no files (every download is a 404)."""
         return f"{self.url}/file/bot"
 
     @property
@@ -688,35 +621,20 @@ class FakeBotApi:
         return {
             "id": self.bot_id,
             "is_bot": True,
-            "first_name": self.bot_first_name,
+            "first_name": BOT_FIRST_NAME,
             "username": self.bot_username,
         }
 
     # -- users and chats ----------------------------------------------------------------------
 
-    def user(
-        self,
-        name: str,
-        *,
-        first_name: str | None = None,
-        last_name: str | None = None,
-        username: str | None = None,
-        language_code: str | None = "en",
-    ) -> FakeUser:
+    def user(self, name: str) -> FakeUser:
         """The user called ``name`` (created on first use; ids are stable across runs)."""
         if name in self._users:
             return self._users[name]
         user_id = 100_000_000 + _stable_number(f"user:{name}", 900_000_000)
         while user_id in self._chats:
             user_id += 1
-        user = FakeUser(
-            self,
-            user_id,
-            first_name or name.capitalize(),
-            username if username is not None else re.sub(r"\W", "_", name.lower()),
-            language_code,
-            last_name,
-        )
+        user = FakeUser(self, user_id, name.capitalize(), re.sub(r"\W", "_", name.lower()))
         self._users[name] = user
         self._chats[user_id] = user.chat
         return user
@@ -726,23 +644,19 @@ class FakeBotApi:
         name: str,
         members: Iterable[FakeUser | str] = (),
         *,
-        supergroup: bool = True,
-        username: str | None = None,
         bot_is_admin: bool = False,
     ) -> FakeChat:
-        """A group chat the bot is a member of (admin if ``bot_is_admin``)."""
+        """A supergroup the bot is a member of (admin if ``bot_is_admin``)."""
         for chat in self._chats.values():
             if chat.type != "private" and chat.title == name:
                 for m in members:
                     chat.add_member(self.user(m) if isinstance(m, str) else m)
                 return chat
         n = _stable_number(f"group:{name}", 1_000_000_000)
-        chat_id = -(1_001_000_000_000 + n) if supergroup else -(4_000_000_000 + n)
+        chat_id = -(1_001_000_000_000 + n)
         while chat_id in self._chats:
             chat_id -= 1
-        chat = FakeChat(
-            self, chat_id, "supergroup" if supergroup else "group", title=name, username=username
-        )
+        chat = FakeChat(self, chat_id, "supergroup", title=name)
         chat.bot_status = "administrator" if bot_is_admin else "member"
         for m in members:
             chat.add_member(self.user(m) if isinstance(m, str) else m)
@@ -750,7 +664,7 @@ class FakeBotApi:
         return chat
 
     def chat(self, ref: ChatRef) -> FakeChat:
-        """Resolve a FakeUser/FakeChat/id/@username to the FakeChat (KeyError if unknown)."""
+        """Resolve a FakeUser/FakeChat/id to the FakeChat (KeyError if unknown)."""
         if isinstance(ref, FakeUser):
             return ref.chat
         if isinstance(ref, FakeChat):
@@ -762,15 +676,6 @@ class FakeBotApi:
 
     def _resolve_chat(self, ref: Any) -> FakeChat | None:
         if isinstance(ref, str):
-            if ref.startswith("@"):
-                return next(
-                    (
-                        c
-                        for c in self._chats.values()
-                        if c.type != "private" and c.username and c.username == ref[1:]
-                    ),
-                    None,
-                )
             try:
                 ref = int(ref)
             except ValueError:
@@ -855,10 +760,9 @@ class FakeBotApi:
         return self.inject_raw(update)
 
     def _group_delivers(self, chat: FakeChat, msg: RecordedMessage) -> bool:
-        """Privacy mode: only commands meant for this bot and replies to it get through."""
-        if chat.bot_status in ("left", "kicked"):
-            return False
-        if not self.privacy_mode or chat.bot_status == "administrator":
+        """Privacy mode: only commands meant for this bot and replies to it get through (an
+        administrator bot sees everything)."""
+        if chat.bot_status == "administrator":
             return True
         for ent in msg.entities:
             if ent["type"] == "bot_command" and ent["offset"] == 0 and msg.text:
@@ -912,7 +816,7 @@ class FakeBotApi:
         )
 
     def _inject_my_chat_member(
-        self, chat: FakeChat, actor: FakeUser | None, old: str, new: str
+        self, chat: FakeChat, actor: FakeUser, old: str, new: str
     ) -> dict[str, Any]:
         bot = self.bot_user
 
@@ -920,29 +824,13 @@ class FakeBotApi:
             out: dict[str, Any] = {"status": status, "user": bot}
             if status == "kicked":
                 out["until_date"] = 0
-            if status == "administrator":
-                out.update(
-                    can_be_edited=False,
-                    is_anonymous=False,
-                    can_manage_chat=True,
-                    can_delete_messages=True,
-                    can_manage_video_chats=False,
-                    can_restrict_members=True,
-                    can_promote_members=False,
-                    can_change_info=False,
-                    can_invite_users=True,
-                    can_post_stories=False,
-                    can_edit_stories=False,
-                    can_delete_stories=False,
-                )
             return out
 
-        who = actor or (chat.user if chat.user else None)
         return self.inject_raw(
             {
                 "my_chat_member": {
                     "chat": chat.to_dict(),
-                    "from": who.to_dict() if who else bot,
+                    "from": actor.to_dict(),
                     "date": self._now(),
                     "old_chat_member": member(old),
                     "new_chat_member": member(new),
@@ -955,10 +843,6 @@ class FakeBotApi:
     def sent_to(self, chat: ChatRef) -> list[RecordedMessage]:
         """Messages the bot sent into ``chat`` (including deleted ones, see ``.deleted``)."""
         return [m for m in self.chat(chat).messages.values() if m.from_bot]
-
-    def messages_in(self, chat: ChatRef) -> list[RecordedMessage]:
-        """Every message in ``chat``, from users and from the bot, by message_id."""
-        return list(self.chat(chat).messages.values())
 
     def last_sent(self, chat: ChatRef) -> RecordedMessage | None:
         sent = self.sent_to(chat)
@@ -1079,48 +963,38 @@ class FakeBotApi:
 
     def fail(
         self,
-        method: str | Iterable[str] | None = None,
+        method: str | None = None,
         chat_id: ChatRef | None = None,
         status: int | str = 500,
         retry_after: int | None = None,
         times: int | None = 1,
         *,
-        description: str | None = None,
         for_seconds: float | None = None,
-        starts_in: float = 0.0,
         delay: float = 30.0,
         process: bool = True,
     ) -> Fault:
         """Make matching requests fail.
 
-        ``method``: name(s) (case-insensitive); None = every method except getUpdates.
+        ``method``: a name (case-insensitive); None = every method except getUpdates.
         ``chat_id``: only requests for this chat (FakeUser/FakeChat/id). ``status``: HTTP
         status (429 adds ``parameters.retry_after``, default 3) or ``"timeout"``: the answer
         is held back ``delay`` seconds (so the client times out) and, with ``process=True``,
         the request is still carried out, like a real request that timed out client-side.
-        ``times``: number of failures (None = unlimited); ``for_seconds``/``starts_in``: a time
-        window from now. Failed attempts are recorded in :attr:`calls` with their ``fault``.
+        ``times``: number of failures (None = unlimited); ``for_seconds``: only this long from
+        now. Failed attempts are recorded in :attr:`calls` with their ``fault``.
         """
-        if isinstance(method, str):
-            methods: frozenset[str] | None = frozenset({method.lower()})
-        elif method is None:
-            methods = None
-        else:
-            methods = frozenset(m.lower() for m in method)
         if chat_id is not None and not isinstance(chat_id, int | str):
             chat_id = self.chat(chat_id).id
         if status == 429 and retry_after is None:
             retry_after = 3
         now = time.monotonic()
         fault = Fault(
-            method=methods,
+            method=None if method is None else method.lower(),
             chat_id=chat_id,
             status=status,
             retry_after=retry_after,
             times=times,
-            not_before=now + starts_in,
-            not_after=None if for_seconds is None else now + starts_in + for_seconds,
-            description=description,
+            not_after=None if for_seconds is None else now + for_seconds,
             delay=delay,
             process=process,
         )
@@ -1170,15 +1044,8 @@ class FakeBotApi:
                 form = await request.post()
                 for key, value in form.items():
                     if isinstance(value, web.FileField):
-                        content = value.file.read()
-                        raw[key] = {
-                            "filename": value.filename,
-                            "content_type": value.content_type,
-                            "size": len(content),
-                            "content": content,
-                        }
-                    else:
-                        raw[key] = value
+                        raise _bad("the fake Bot API accepts no files")
+                    raw[key] = value
         params: dict[str, Any] = {}
         for key, value in raw.items():
             if isinstance(value, str) and key not in _STRING_PARAMS:
@@ -1186,9 +1053,6 @@ class FakeBotApi:
                     value = json.loads(value)
             params[key] = value
         return params
-
-    async def _handle_file(self, request: web.Request) -> web.Response:
-        return self._envelope(404, {"ok": False, "error_code": 404, "description": "Not Found"})
 
     async def _handle(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
@@ -1205,7 +1069,6 @@ class FakeBotApi:
             return self._finish(call, err)
         handler = self._methods.get(method.lower())
         if handler is None:
-            self.unknown_methods.append(method)
             return self._finish(call, ApiError(404, "Not Found"))
         fault = self._match_fault(method, call.params)
         call.fault = fault
@@ -1264,10 +1127,10 @@ class FakeBotApi:
         if status == 429:
             return ApiError(
                 429,
-                fault.description or f"Too Many Requests: retry after {fault.retry_after}",
+                f"Too Many Requests: retry after {fault.retry_after}",
                 {"retry_after": fault.retry_after},
             )
-        description = fault.description or DEFAULT_DESCRIPTIONS.get(status)
+        description = DEFAULT_DESCRIPTIONS.get(status)
         if description is None:
             try:
                 description = HTTPStatus(status).phrase
@@ -1317,17 +1180,10 @@ class FakeBotApi:
         if chat.type == "private":
             user = chat.user
             assert user is not None
-            if user.deactivated:
-                raise ApiError(403, "Forbidden: user is deactivated")
             if user.blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
             if not user.started:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
-            return
-        if chat.bot_status == "kicked":
-            raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
-        if chat.bot_status == "left":
-            raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
 
     def _format(self, params: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         text = params.get("text")
@@ -1420,8 +1276,6 @@ class FakeBotApi:
     def _find_message(
         self, params: dict[str, Any], not_found: str
     ) -> tuple[FakeChat, RecordedMessage]:
-        if params.get("inline_message_id"):
-            raise _bad("MESSAGE_ID_INVALID")
         chat = self._target_chat(params)
         message_id = self._int(params, "message_id")
         if message_id is None:
@@ -1437,7 +1291,7 @@ class FakeBotApi:
         return {
             **self.bot_user,
             "can_join_groups": True,
-            "can_read_all_group_messages": not self.privacy_mode,
+            "can_read_all_group_messages": False,  # privacy mode
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
@@ -1562,8 +1416,6 @@ class FakeBotApi:
             raise _bad("inline keyboard expected")
         if not msg.from_bot:
             raise _bad("message can't be edited")
-        if msg.text is None:
-            raise _bad("there is no text in the message to edit")
         return self._edit(chat, msg, text, entities, inline, params)
 
     async def _m_edit_message_reply_markup(self, params: dict[str, Any]) -> Any:
@@ -1587,18 +1439,6 @@ class FakeBotApi:
     async def _m_delete_message(self, params: dict[str, Any]) -> Any:
         chat, msg = self._find_message(params, "message to delete not found")
         self._delete(chat, msg)
-        return True
-
-    async def _m_delete_messages(self, params: dict[str, Any]) -> Any:
-        chat = self._target_chat(params)
-        ids = params.get("message_ids")
-        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
-            raise _bad("message identifiers are not specified")
-        for message_id in ids:
-            msg = chat.messages.get(int(message_id))
-            if msg is not None and not msg.deleted:
-                with contextlib.suppress(ApiError):
-                    self._delete(chat, msg)
         return True
 
     async def _m_answer_callback_query(self, params: dict[str, Any]) -> Any:
@@ -1663,8 +1503,6 @@ class FakeBotApi:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _bad("bad webhook: Failed to resolve host: Name or service not known")
-        if self.require_https_webhook and parts.scheme != "https":
-            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
         secret = params.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             raise _bad("secret token contains unallowed characters")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, ApplicationBuilder
 
-from c2p_bot.config import TelegramConfig
 from c2p_bot.core.events import DeliveryError
 from c2p_bot.core.invites import normalise_code
 from c2p_bot.transports.backoff import sleep_unless_stopped
+from c2p_bot.transports.settings import TelegramConfig
 from c2p_bot.transports.telegram.plumbing import ArrivalLog, ArrivalQueue
 
 if TYPE_CHECKING:

@@ -18,13 +18,14 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from c2p_bot.config import Config, TelegramConfig
+from c2p_bot.config import Config
 from c2p_bot.core.dispatcher import Pacing
 from c2p_bot.core.events import Outgoing
 from c2p_bot.core.i18n import gettext_for
 from c2p_bot.core.roles import Role
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.transports.redaction import install_library_log_redaction
+from c2p_bot.transports.settings import TelegramConfig
 from c2p_bot.transports.telegram.connection import Connection, quiet_http_logging
 from c2p_bot.transports.telegram.hooks import AfterCommit
 from c2p_bot.transports.telegram.menus import MenuRefresher
