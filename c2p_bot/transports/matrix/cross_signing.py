@@ -14,20 +14,30 @@ authenticated HTTP session):
 The private seeds are generated here and returned to the caller, who is
 responsible for wrapping and persisting them. This module never writes,
 logs or prints them (:class:`CrossSigningSeeds` hides them from ``repr``).
+Canonical JSON, signatures and key objects live in
+:mod:`c2p_bot.transports.matrix.signing` (re-exported here).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
-import secrets
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import nacl.exceptions
-import nacl.signing
+from c2p_bot.transports.matrix.signing import (
+    SEED_BYTES,
+    CrossSigningSeeds,
+    build_cross_signing_keys,
+    canonical_json,
+    ed25519_key_id,
+    key_object_public,
+    public_key_b64,
+    sign_json,
+    signable_bytes,
+    unpadded_b64decode,
+    unpadded_b64encode,
+    verify_signature,
+)
 
 if TYPE_CHECKING:
     from nio import AsyncClient
@@ -35,182 +45,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CLIENT_API = "/_matrix/client/v3"
-SEED_BYTES = 32
 
 JsonDict = dict[str, Any]
+
+__all__ = [
+    "CLIENT_API", "SEED_BYTES", "CrossSigningError", "CrossSigningSeeds", "bootstrap_cross_signing",
+    "build_cross_signing_keys", "canonical_json", "ed25519_key_id", "key_object_public", "public_key_b64",
+    "query_keys", "sign_json", "signable_bytes", "unpadded_b64decode", "unpadded_b64encode",
+    "upload_cross_signing_keys", "upload_signatures", "verify_signature",
+]
 
 
 class CrossSigningError(RuntimeError):
     """The homeserver refused or garbled a cross-signing step."""
-
-
-# --------------------------------------------------------------------------
-# Pure helpers: canonical JSON, keys, signatures
-# --------------------------------------------------------------------------
-
-
-def _reject_floats(value: Any) -> None:
-    if isinstance(value, float):
-        raise ValueError("canonical JSON does not allow floating-point numbers")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError("canonical JSON object keys must be strings")
-            _reject_floats(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _reject_floats(item)
-
-
-def canonical_json(value: Any) -> bytes:
-    """Matrix canonical JSON: sorted keys, no whitespace, raw UTF-8."""
-    _reject_floats(value)
-    return json.dumps(
-        value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-    ).encode("utf-8")
-
-
-def signable_bytes(obj: JsonDict) -> bytes:
-    """The bytes a signature covers: the object without ``signatures`` and ``unsigned``."""
-    return canonical_json({k: v for k, v in obj.items() if k not in ("signatures", "unsigned")})
-
-
-def unpadded_b64encode(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii").rstrip("=")
-
-
-def unpadded_b64decode(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-
-
-def public_key_b64(key: nacl.signing.SigningKey) -> str:
-    return unpadded_b64encode(bytes(key.verify_key))
-
-
-def ed25519_key_id(public_b64: str) -> str:
-    return f"ed25519:{public_b64}"
-
-
-def sign_json(
-    obj: JsonDict, signing_key: nacl.signing.SigningKey, user_id: str, key_id: str
-) -> JsonDict:
-    """Return a copy of ``obj`` with a signature by ``signing_key`` added.
-
-    Existing signatures are kept; ``unsigned`` is preserved but not signed.
-    """
-    signature = signing_key.sign(signable_bytes(obj)).signature
-    signed = dict(obj)
-    signatures = {u: dict(s) for u, s in obj.get("signatures", {}).items()}
-    signatures.setdefault(user_id, {})[key_id] = unpadded_b64encode(signature)
-    signed["signatures"] = signatures
-    return signed
-
-
-def verify_signature(obj: JsonDict, user_id: str, key_id: str, public_b64: str) -> bool:
-    """Whether ``obj`` carries a valid signature by ``public_b64`` under ``user_id``/``key_id``."""
-    try:
-        signature = unpadded_b64decode(obj["signatures"][user_id][key_id])
-        verify_key = nacl.signing.VerifyKey(unpadded_b64decode(public_b64))
-        verify_key.verify(signable_bytes(obj), signature)
-    except (KeyError, TypeError, ValueError, binascii.Error, nacl.exceptions.BadSignatureError):
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class CrossSigningSeeds:
-    """The three private Ed25519 seeds (32 bytes each). Secret: never log these."""
-
-    master: bytes = field(repr=False)
-    self_signing: bytes = field(repr=False)
-    user_signing: bytes = field(repr=False)
-
-    def __post_init__(self) -> None:
-        for name in ("master", "self_signing", "user_signing"):
-            value = getattr(self, name)
-            if not isinstance(value, bytes) or len(value) != SEED_BYTES:
-                raise ValueError(f"{name} seed must be {SEED_BYTES} bytes")
-
-    @classmethod
-    def generate(cls) -> CrossSigningSeeds:
-        return cls(
-            secrets.token_bytes(SEED_BYTES),
-            secrets.token_bytes(SEED_BYTES),
-            secrets.token_bytes(SEED_BYTES),
-        )
-
-    def to_bytes(self) -> bytes:
-        """The 96-byte concatenation master | self-signing | user-signing."""
-        return self.master + self.self_signing + self.user_signing
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> CrossSigningSeeds:
-        if len(data) != 3 * SEED_BYTES:
-            raise ValueError(f"expected {3 * SEED_BYTES} bytes")
-        return cls(data[:32], data[32:64], data[64:])
-
-    @property
-    def master_key(self) -> nacl.signing.SigningKey:
-        return nacl.signing.SigningKey(self.master)
-
-    @property
-    def self_signing_key(self) -> nacl.signing.SigningKey:
-        return nacl.signing.SigningKey(self.self_signing)
-
-    @property
-    def user_signing_key(self) -> nacl.signing.SigningKey:
-        return nacl.signing.SigningKey(self.user_signing)
-
-    @property
-    def master_public(self) -> str:
-        return public_key_b64(self.master_key)
-
-    @property
-    def self_signing_public(self) -> str:
-        return public_key_b64(self.self_signing_key)
-
-    @property
-    def user_signing_public(self) -> str:
-        return public_key_b64(self.user_signing_key)
-
-
-def _key_object(user_id: str, usage: str, public_b64: str) -> JsonDict:
-    return {"user_id": user_id, "usage": [usage], "keys": {ed25519_key_id(public_b64): public_b64}}
-
-
-def build_cross_signing_keys(user_id: str, seeds: CrossSigningSeeds) -> JsonDict:
-    """The body of ``/keys/device_signing/upload`` (without ``auth``).
-
-    The self-signing and user-signing keys are signed by the master key.
-    """
-    master_id = ed25519_key_id(seeds.master_public)
-    master_key = seeds.master_key
-    return {
-        "master_key": _key_object(user_id, "master", seeds.master_public),
-        "self_signing_key": sign_json(
-            _key_object(user_id, "self_signing", seeds.self_signing_public),
-            master_key,
-            user_id,
-            master_id,
-        ),
-        "user_signing_key": sign_json(
-            _key_object(user_id, "user_signing", seeds.user_signing_public),
-            master_key,
-            user_id,
-            master_id,
-        ),
-    }
-
-
-def key_object_public(key_object: JsonDict | None) -> str | None:
-    """The single ed25519 public key of a cross-signing key object, if any."""
-    if not key_object:
-        return None
-    keys = key_object.get("keys") or {}
-    for key_id, public in keys.items():
-        if key_id.startswith("ed25519:"):
-            return str(public)
-    return None
 
 
 # --------------------------------------------------------------------------
@@ -365,7 +212,9 @@ async def bootstrap_cross_signing(
         query = await query_keys(client, user_id)
         if key_object_public(query.get("master_keys", {}).get(user_id)) != seeds.master_public:
             raise CrossSigningError("the server did not store the uploaded master key")
-        device = query["device_keys"][user_id][device_id]
+        device = query.get("device_keys", {}).get(user_id, {}).get(device_id)
+        if device is None:
+            raise CrossSigningError(f"the server lost the device keys of {user_id} {device_id}")
 
     signatures: JsonDict = {}
 
@@ -375,9 +224,12 @@ async def bootstrap_cross_signing(
         signed = sign_json(unsigned_device, seeds.self_signing_key, user_id, ssk_id)
         signatures[device_id] = signed
 
-    master = query["master_keys"][user_id]
+    master = query.get("master_keys", {}).get(user_id)
+    if master is None:
+        raise CrossSigningError(f"the server lists no master key for {user_id}")
     device_key_id = f"ed25519:{device_id}"
-    assert client.olm is not None
+    if client.olm is None:
+        raise CrossSigningError("client has no olm account loaded (encryption disabled?)")
     our_ed25519 = client.olm.account.identity_keys["ed25519"]
     if not verify_signature(master, user_id, device_key_id, our_ed25519):
         unsigned_master = {k: v for k, v in master.items() if k not in ("signatures", "unsigned")}

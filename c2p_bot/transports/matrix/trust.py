@@ -19,13 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from c2p_bot.core.keyring import Keyring
-from c2p_bot.transports.matrix.cross_signing import (
-    CLIENT_API,
-    CrossSigningError,
-    ed25519_key_id,
-    key_object_public,
-    verify_signature,
-)
+from c2p_bot.transports.matrix.cross_signing import CLIENT_API, CrossSigningError
+from c2p_bot.transports.matrix.signing import ed25519_key_id, key_object_public, verify_signature
 
 if TYPE_CHECKING:
     from nio import AsyncClient
@@ -63,7 +58,7 @@ class DeviceWatch:
         for user_id, device_id in new:
             try:
                 self.on_new(user_id, device_id)
-            except Exception:
+            except Exception:  # a replaceable hook, called from the sync loop: its bug must not stop syncing
                 log.exception("new-device callback failed")
         return new
 
