@@ -25,8 +25,8 @@ from c2p_bot.core.throttle import Throttle
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.core.test_checkins import trio
-from tests.reliability.report import figure
+from tests.support.people import trio
+from tests.support.report import figure
 from tests.support.transcript import Chat
 
 NASTY = ["\u202e", "\u200b", "\u200d", "\ufeff", "\u0301", "\u0000", "\u2066", "\u061c", "\U0001f6a8",
@@ -34,7 +34,7 @@ NASTY = ["\u202e", "\u200b", "\u200d", "\ufeff", "\u0301", "\u0000", "\u2066", "
 COMMANDS = sorted({f"/{c.name}" for c in registry.all()} | {"/start", "/ok", "/unknown"})
 USERS = ["cora", "amina", "paul", "eve"]
 # Tables a rejected command may touch: bookkeeping, not state.
-BOOKKEEPING = {"seen_event", "outbox", "audit_log", "alembic_version"}
+BOOKKEEPING = {"seen_event", "outbox", "audit_log", "alembic_version", "sqlite_sequence"}  # ids handed out, not state
 REJECTION = (r"Usage|not valid|doesn't look right|don't know that command|private service|no alert|can't change"
              r"|not a public key|need an active|must be|is not right|need your PIN|not paused|already")
 

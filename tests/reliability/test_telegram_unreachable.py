@@ -11,7 +11,6 @@ answered 502, every call hanging) stops the process within 10 s, exit 0, no trac
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import time
 from datetime import timedelta
@@ -23,13 +22,13 @@ from sqlmodel import Session, col, update
 
 from c2p_bot.config import load_config
 from c2p_bot.core.clock import SystemClock
+from c2p_bot.core.keyring import open_keyring
 from storage.engine import make_engine
 from storage.models import CheckinClock, Identity, Match, Person
-from tests.matrix.conftest import HumanFactory, make_human  # noqa: F401  (fixture)
-from tests.matrix.support import Human, local_name
-from tests.reliability.botprocess import BotProcess, write_config
-from tests.reliability.report import figure
-from tests.synapse.conftest import matrix_client, synapse  # noqa: F401  (fixtures)
+from tests.support.botprocess import BotProcess, write_telegram_config
+from tests.support.matrix import Human, HumanFactory, local_name, make_human  # noqa: F401  (fixture)
+from tests.support.report import figure
+from tests.support.synapse import matrix_client, synapse  # noqa: F401  (fixtures)
 from tests.synapse.helpers import DEFAULT_PASSWORD
 from tests.synapse.homeserver import SynapseServer
 from tests.telegram_api import FakeBotApi
@@ -66,14 +65,6 @@ async def wait_for_start_attempt(bot: BotProcess, api: FakeBotApi | None, timeou
     raise AssertionError("the bot never called getMe: " + bot.log_text()[-2000:])
 
 
-async def wait_for_log(bot: BotProcess, pattern: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not re.search(pattern, bot.log_text()):
-        assert bot.process is not None and bot.process.poll() is None, bot.log_text()[-3000:]
-        assert time.monotonic() < deadline, f"no {pattern!r} in the log: {bot.log_text()[-3000:]}"
-        await asyncio.sleep(0.2)
-
-
 @pytest.mark.parametrize("failure", ["closed-port", "502", "timeout"])
 async def test_sigterm_while_telegram_is_unreachable_at_start(tmp_path: Path, failure: str) -> None:
     async with FakeBotApi() as api:
@@ -82,7 +73,7 @@ async def test_sigterm_while_telegram_is_unreachable_at_start(tmp_path: Path, fa
         elif failure == "timeout":
             api.fail(method=None, status="timeout", times=None, delay=120, process=False)
         telegram = unreachable_telegram() if failure == "closed-port" else api
-        config = write_config(tmp_path, telegram)  # type: ignore[arg-type]
+        config = write_telegram_config(tmp_path, telegram)  # type: ignore[arg-type]
         bot = BotProcess(config, tmp_path / "bot.log")
         bot.start()
         try:
@@ -115,8 +106,10 @@ def matrix_config(tmp: Path, server: SynapseServer, bot_id: str, telegram: Simpl
 
 def register(config: Path, hrd: Human, partner: Human) -> int:
     """Amina (HRD) and Paul (partner) on Matrix, matched; returns Amina's person id."""
-    engine = make_engine(load_config(config, env={}).database.url)
+    settings = load_config(config, env={})
+    engine = make_engine(settings.database.url)
     now = SystemClock().now()
+    open_keyring(settings, engine, now, env={})  # rows written here carry the bot's integrity MACs
     with Session(engine) as session:
         amina = Person(role="hrd", status="active", alias="Amina", created_at=now, country="KE")
         paul = Person(role="partner", kind="lawyer", status="active", alias="Paul", created_at=now)
@@ -149,7 +142,7 @@ async def test_escalation_on_matrix_while_telegram_is_unreachable(
     bot = BotProcess(config, tmp_path / "bot-matrix-only.log", env)
     bot.start()
     try:
-        await wait_for_log(bot, r"matrix: running as|c2p-bot is running")  # its device keys are up
+        await bot.wait_for_log(r"matrix: running as|c2p-bot is running")  # its device keys are up
         amina = await make_human("amina", bot_id)
         paul = await make_human("paul", bot_id)
         for human in (amina, paul):
