@@ -1,4 +1,8 @@
-"""Turning matrix-nio failures into the core's :class:`DeliveryError`.
+"""What can go wrong talking to the homeserver, and how it becomes the core's :class:`DeliveryError`.
+
+A homeserver's *error answer* comes back from nio as an :class:`~nio.ErrorResponse`; the tuples
+below are what a call raises instead of answering, so that every handler in this package names
+what it expects rather than catching everything.
 
 Permanent: the bot may not post there any more (forbidden, room gone, the person left) — the
 core fails over to the person's other identities. Everything else is transient (network,
@@ -7,13 +11,33 @@ timeouts, rate limits with ``retry_after``, server errors) and the dispatcher re
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from nio import ErrorResponse
-from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError, SendRetryError
+from nio.exceptions import (
+    EncryptionError,
+    GroupEncryptionError,
+    LocalProtocolError,
+    OlmTrustError,
+    OlmUnverifiedDeviceError,
+    ProtocolError,
+    SendRetryError,
+)
 
 from c2p_bot.core.events import DeliveryError
+from c2p_bot.transports.matrix.cross_signing import CrossSigningError
+
+# The network: refused, reset, DNS (OSError), aiohttp's client errors, timeouts.
+NETWORK_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, TimeoutError, OSError)
+# A request through nio: the network, nio refusing locally (not logged in, unknown room, a key
+# request already sent: ProtocolError), an answer nio could not parse (ValueError).
+REQUEST_ERRORS: tuple[type[Exception], ...] = (*NETWORK_ERRORS, ProtocolError, ValueError)
+# Key upload, query and claim, to-device messages: requests plus olm's own errors.
+KEY_ERRORS: tuple[type[Exception], ...] = (*REQUEST_ERRORS, EncryptionError)
+# Sending into an encrypted room: requests plus megolm (group session) and device trust.
+SEND_ERRORS: tuple[type[Exception], ...] = (*KEY_ERRORS, GroupEncryptionError, OlmTrustError)
+# The bot's own key requests (cross-signing, keys/query for device trust): requests plus a
+# refused or garbled answer.
+TRUST_ERRORS: tuple[type[Exception], ...] = (*REQUEST_ERRORS, CrossSigningError)
 
 PERMANENT_CODES = frozenset({
     "M_FORBIDDEN",
@@ -40,10 +64,10 @@ def from_response(what: str, response: ErrorResponse) -> DeliveryError:
 
 
 def from_exception(what: str, error: BaseException) -> DeliveryError:
-    """A DeliveryError for an exception raised by nio or the HTTP layer."""
+    """A (transient) DeliveryError for an exception raised by nio or the HTTP layer."""
     if isinstance(error, OlmUnverifiedDeviceError):
         return DeliveryError(f"{what}: unverified device in the room")
-    if isinstance(error, SendRetryError | aiohttp.ClientError | asyncio.TimeoutError | OSError):
+    if isinstance(error, SendRetryError | aiohttp.ClientError | TimeoutError | OSError):
         return DeliveryError(f"{what}: {type(error).__name__} (network)")
     if isinstance(error, LocalProtocolError):
         return DeliveryError(f"{what}: {error}"[:300])
