@@ -71,7 +71,7 @@ class Delivery:
         if not others:
             raise DeliveryError("matrix: the person left this room", permanent=True)
         if room.member_count > 2 and not (
-            message.kind == "reply" and not message.sensitive and message.priority >= Priority.REPLY
+            message.kind == "reply" and not message.sensitive and message.priority == Priority.REPLY
         ):
             raise DeliveryError("matrix: not a direct chat (more than two members)", permanent=True)
         if not room.encrypted and not await self.rooms.ensure_encrypted(room):

@@ -46,10 +46,19 @@ def _html_lines(text: str) -> str:
     return "<br>".join(html.escape(line, quote=False) for line in text.split("\n"))
 
 
+def is_alert(priority: int) -> bool:
+    """Duress, panic and escalation stand out; replies, notices and reminders do not.
+
+    (``Priority.REPLY`` sorts first since the dispatcher sends replies ahead of alerts, so
+    "urgent enough to look like an alert" is no longer ``priority <= ESCALATION`` alone.)
+    """
+    return priority != Priority.REPLY and priority <= Priority.ESCALATION
+
+
 def render_content(text: str, buttons: Sequence[Sequence[Button]] = (), priority: int = Priority.REPLY,
                    ) -> dict[str, Any]:
     """The ``m.room.message`` content for one outgoing message: plain body plus HTML."""
-    alert = priority <= Priority.ESCALATION
+    alert = is_alert(priority)
     first, _, rest = text.partition("\n")
     if alert and not first.startswith(ALERT_MARK):
         first = f"{ALERT_MARK} {first}"
