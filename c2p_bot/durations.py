@@ -16,7 +16,13 @@ _WHOLE = re.compile(r"^(?:\d{1,6}[smhdw])+$")
 
 
 class DurationError(ValueError):
-    """Raised for text that is not a duration such as ``15m`` or ``1h30m``."""
+    """Raised for text that is not a duration such as ``15m`` or ``1h30m``; ``reason`` says
+    what is wrong when more can be said than "not a duration"."""
+
+    def __init__(self, text: str, reason: str | None = None) -> None:
+        super().__init__(f"{text!r}: {reason}" if reason else text)
+        self.text = text
+        self.reason = reason
 
 
 def parse_duration(text: str) -> timedelta:
@@ -24,7 +30,13 @@ def parse_duration(text: str) -> timedelta:
     cleaned = text.strip().lower().replace(" ", "")
     if not _WHOLE.match(cleaned):
         raise DurationError(text)
-    seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(cleaned))
+    parts = _PART.findall(cleaned)
+    units = [unit for _count, unit in parts]
+    repeated = next((unit for unit in units if units.count(unit) > 1), None)
+    if repeated is not None:  # "1h1h" is a typo, not 2h
+        raise DurationError(text, f"the unit {repeated!r} appears more than once; write each unit once, "
+                                  "e.g. \"1h30m\"")
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise DurationError(text)
     return timedelta(seconds=seconds)

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from c2p_bot.core.clock import Clock, SystemClock
 from c2p_bot.core.crypto import KdfParams, Kek, rewrap
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.integrity import remac
 from c2p_bot.core.keyring import INTERNAL_NAMES, KDF_PARAMS, LEASE_PREFIX, VERIFIER, Keyring
 from c2p_bot.core.notes import person_context
@@ -138,7 +139,8 @@ def rotate(engine: Engine, old: Kek, new: Kek, now: datetime, kdf: KdfParams | N
     counts = {"keys": 0, "pins": 0, "secrets": 0, "queued": 0}
     with Session(engine) as session:
         for person in session.exec(select(Person)).all():
-            assert person.id is not None
+            if person.id is None:
+                raise InvariantError("person.id is missing (a row not flushed yet?)")
             if person.wrapped_private_key:
                 person.wrapped_private_key = rewrap(old, new, person.wrapped_private_key, person_context(person.id))
                 counts["keys"] += 1
@@ -164,7 +166,8 @@ def rotate(engine: Engine, old: Kek, new: Kek, now: datetime, kdf: KdfParams | N
                 counts["queued"] += 1
         counts["macs"] = remac(engine, session, old, new)  # row MACs are keyed from the KEK too
         verifier = session.get(Secret, VERIFIER)
-        assert verifier is not None
+        if verifier is None:
+            raise InvariantError("the database has no key verifier")
         verifier.blob, verifier.updated_at = new.make_verifier(), now
         session.add(verifier)
         stored = session.get(Secret, KDF_PARAMS)

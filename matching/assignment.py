@@ -107,7 +107,8 @@ def _best_first(values: Floats, slots: list[Floats]) -> list[tuple[int, int, int
             neg, r, c = heapq.heappop(heap)
             value = -neg
         else:
-            assert pending is not None
+            if pending is None:
+                raise RuntimeError("no candidate left to pick")
             value, r, c = pending
             pending = next(ranked, None)
         if done[r] or used[c] >= len(slots[c]):

@@ -96,7 +96,8 @@ def normalise_expertise(tag: str, allowed: Iterable[str] = DEFAULT_EXPERTISE) ->
 def country_name(code: str) -> str:
     """English short name of a country, e.g. ``"KE" -> "Kenya"``, ``"TZ" -> "Tanzania"``."""
     country = pycountry.countries.get(alpha_2=normalise_country(code))
-    assert country is not None
+    if country is None:
+        raise ValueError(f"unknown country code {code!r}")
     return str(getattr(country, "common_name", None) or country.name)
 
 
@@ -106,7 +107,8 @@ def language_name(code: str) -> str:
     if token in _LANGUAGE_NAME_OVERRIDES:
         return _LANGUAGE_NAME_OVERRIDES[token]
     language = pycountry.languages.get(alpha_2=token)
-    assert language is not None
+    if language is None:
+        raise ValueError(f"unknown language code {code!r}")
     return _QUALIFIER.sub("", str(language.name))
 
 

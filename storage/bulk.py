@@ -84,7 +84,8 @@ def one_of(column: Any, ids: Sequence[int], dialect: Dialect) -> ColumnElement[b
 def table_of(model: type[Any]) -> Table:
     """The Core table of a SQLModel table class."""
     table = model.__table__
-    assert isinstance(table, Table)
+    if not isinstance(table, Table):
+        raise TypeError("table is not a Table")
     return table
 
 
@@ -123,7 +124,8 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         # COPY: one stream instead of one Bind/Execute per row (5-10x faster for a batch).
         driver = connection.connection.driver_connection
-        assert driver is not None
+        if driver is None:
+            raise RuntimeError("the database connection has no driver connection")
         with driver.cursor() as cursor, cursor.copy(plan.copy) as copy:
             for values in matrix:
                 copy.write_row(values)

@@ -45,7 +45,8 @@ def _upgrade_sqlite(engine: Engine, revision: str) -> None:
     cfg = alembic_config()
     with engine.connect() as connection:
         raw = connection.connection.driver_connection
-        assert raw is not None
+        if raw is None:
+            raise RuntimeError("the database connection has no driver connection")
         if raw.in_transaction:  # a fresh pool connection never is
             raise MigrationError("cannot migrate: the connection is inside a transaction")
         raw.execute("PRAGMA foreign_keys=OFF")
@@ -68,10 +69,3 @@ def _check_foreign_keys(connection: Connection) -> None:
         raise MigrationError(
             f"migration rolled back: {len(problems)} rows break foreign keys in {', '.join(tables)}"
         )
-
-
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()

@@ -38,3 +38,28 @@ def test_import_linter_contracts_hold() -> None:
     lint = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     result = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_assert_in_production_code() -> None:
+    """``python -O`` removes asserts: a check the code relies on raises an explicit error instead
+    (c2p_bot.core.errors.InvariantError, TypeError, ValueError)."""
+    found = []
+    for package in ("c2p_bot", "storage", "matching"):
+        for path in (ROOT / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            found += [f"{path.relative_to(ROOT)}:{node.lineno}"
+                      for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+    assert not found, "assert in production code: " + ", ".join(found)
+
+
+def test_no_module_over_400_lines() -> None:
+    """Outside the transports (split on their own), every module stays readable in one sitting."""
+    long = []
+    for package in ("c2p_bot", "storage", "matching"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "transports" in path.relative_to(ROOT).parts:
+                continue
+            lines = len(path.read_text().splitlines())
+            if lines > 400:
+                long.append(f"{path.relative_to(ROOT)} ({lines})")
+    assert not long, "modules over 400 lines: " + ", ".join(long)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 from pydantic import BaseModel
 
 from c2p_bot.config import Config, ConfigError, load_config, parse_config
-from c2p_bot.core.settings import CoreSettings
+from c2p_bot.core.settings import CoreSettings, MatchingWeights
 from c2p_bot.durations import DurationError, format_duration, parse_duration
+from matching.scoring import Weights
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
@@ -28,6 +30,17 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(DurationError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["1h1h", "30m1h30m", "1d 1d", "5s5s"])
+def test_a_repeated_unit_is_refused(text: str) -> None:
+    with pytest.raises(DurationError, match="appears more than once"):
+        parse_duration(text)
+
+
+def test_a_repeated_unit_in_the_config_names_the_key_and_the_unit() -> None:
+    with pytest.raises(ConfigError, match=r"^checkins\.grace: invalid duration '1h1h': the unit 'h' appears more"):
+        parse_config({"checkins": {"grace": "1h1h"}}, env={})
 
 
 def test_defaults_need_no_file() -> None:
@@ -100,3 +113,9 @@ def test_secrets_are_taken_out_of_the_environment_once_read(monkeypatch) -> None
     config = load_config(None)
     assert config.telegram.token == "123:secret-token" and config.matrix.password == "hunter2"
     assert "C2P_TELEGRAM_TOKEN" not in os.environ and "C2P_MATRIX_PASSWORD" not in os.environ
+
+
+def test_matching_weights_default_to_the_scoring_defaults() -> None:
+    """One home for the default weights: matching.scoring.Weights; the config reads them there."""
+    assert Weights(**parse_config({}, env={}).matching.weights.model_dump()) == Weights()
+    assert set(MatchingWeights.model_fields) == {f.name for f in fields(Weights)}

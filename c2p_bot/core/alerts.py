@@ -17,6 +17,7 @@ from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, PersonView, alert_
 from c2p_bot.core.alerts_batch import raise_missed_batch
 from c2p_bot.core.audit import audit
 from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import Translate, gettext_for
 from c2p_bot.core.notes import fit_to_channel, latest_note, open_note
@@ -104,7 +105,8 @@ class Escalation:
 
     def _notify(self, session: Session, alert: Alert, hrd: Person, person: Person, step: int,
                 now: datetime) -> None:
-        assert person.id is not None
+        if person.id is None:
+            raise InvariantError("person.id is missing (a row not flushed yet?)")
         if not is_recipient(session, alert, person.id):
             session.add(AlertRecipient(alert_id=alert.id or 0, person_id=person.id, step=step,
                                        notified_at=now))

@@ -16,12 +16,13 @@ from sqlmodel import Session, col, select
 
 from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, AlertView, PersonView, alert_text
 from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import gettext_for
 from c2p_bot.core.integrity import Integrity, for_session, note_refusal, outbox_mac
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.notes import fit_to_channel, open_copy
-from c2p_bot.core.outbox import Outbox
+from c2p_bot.core.outbox import Envelope, Outbox
 from c2p_bot.core.recipients import coordinators
 from c2p_bot.core.settings import CoreSettings
 from storage.bulk import insert_many, one_of, table_of
@@ -149,7 +150,8 @@ def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, date
                        "detail": f"step={view.step + 1} to={len(people)}"})
         latest = notes.get(hrd.id or 0)
         for person in people:
-            assert person.id is not None
+            if person.id is None:
+                raise InvariantError("person.id is missing (a row not flushed yet?)")
             recipients_rows.append({"alert_id": view.id, "person_id": person.id, "step": view.step,
                                     "notified_at": now})
             reachable = identities.get(person.id)
@@ -167,20 +169,18 @@ def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, date
             identity_id, platform, chat_id = reachable
             opened = note_text
             note_text, safer = fit_to_channel(session, latest, person.id, person.key_mode, platform, opened)
+            to_reader = Envelope(platform, chat_id, KIND_PRIORITY["missed"], "alert", person.id, identity_id,
+                                 view.id, sensitive=note_text is not None and not note_text.startswith("\x00"))
             messages.append(outbox_mac(session, outbox.row_values(
-                session, platform=platform, chat_id=chat_id,
-                text=alert_text(_, view, hrd, person, note_text, latest), now=now,
-                key=f"alert:{view.id}:to:{person.id}:r0",
-                buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]], priority=KIND_PRIORITY["missed"],
-                kind="alert", person_id=person.id, identity_id=identity_id, alert_id=view.id,
-                sensitive=note_text is not None and not note_text.startswith("\x00"))))
+                session, to_reader, text=alert_text(_, view, hrd, person, note_text, latest), now=now,
+                key=f"alert:{view.id}:to:{person.id}:r0", buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]])))
             if safer is not None:  # the note itself, on the reader's channel safe enough for it
+                sealed = Envelope(safer.platform, safer.chat_id, KIND_PRIORITY["missed"], "alert",
+                                  identity_id=safer.id, sensitive=True)
                 messages.append(outbox_mac(session, outbox.row_values(
-                    session, platform=safer.platform, chat_id=safer.chat_id,
-                    text=alert_text(_, view, hrd, person, opened, latest), now=now,
+                    session, sealed, text=alert_text(_, view, hrd, person, opened, latest), now=now,
                     key=f"alert:{view.id}:to:{person.id}:r0:sealed",
-                    buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]],
-                    priority=KIND_PRIORITY["missed"], kind="alert", identity_id=safer.id, sensitive=True)))
+                    buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]])))
     insert_many(connection, table_of(AuditEntry), audits)
     insert_many(connection, table_of(AlertRecipient), recipients_rows)
     insert_many(connection, table_of(OutboxMessage), messages)

@@ -12,6 +12,7 @@ from datetime import datetime
 from c2p_bot.core.checkins import record_checkin
 from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import read_note, write_note
@@ -48,7 +49,8 @@ def record_and_reply(ctx: Context, clock: CheckinClock, note_text: str) -> Recor
     alarm (and folds the missed alerts into it) instead of :func:`resolve_missed`.
     """
     hrd = ctx.person
-    assert hrd is not None and hrd.id is not None
+    if hrd is None or hrd.id is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     sent_at = min(ctx.incoming.sent_at or ctx.now, ctx.now)
     result = record_checkin(ctx.session, clock, sent_at, ctx.now, ctx.config)
     note: Note | None = None
@@ -71,7 +73,8 @@ def resolve_missed(ctx: Context, recorded: Recorded) -> None:
     only after the check-in PIN: the all-clear needs it (the duress PIN folds the alerts instead).
     """
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     for alert in recorded.missed:
         current = {p.id for p in current_recipients(ctx.session, alert)}
         others = ctx.core.escalation.resolve(ctx.session, alert, hrd, ctx.now)

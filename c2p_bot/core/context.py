@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from c2p_bot.core.alerts import Escalation
 from c2p_bot.core.audit import audit
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import DELETE_MESSAGE, Incoming, Priority
 from c2p_bot.core.i18n import Translate, gettext_for
 from c2p_bot.core.keyring import Keyring
@@ -96,7 +97,8 @@ class Context:
 
     @property
     def person_id(self) -> int:
-        assert self.person is not None and self.person.id is not None
+        if self.person is None or self.person.id is None:
+            raise InvariantError("a command reached its handler without a registered sender")
         return self.person.id
 
     def set_language(self, language: str) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlmodel import Session
-
 from storage.models import Conversation
 
 if TYPE_CHECKING:
@@ -35,9 +33,6 @@ def start_conversation(
 
 def conversation_data(conversation: Conversation) -> dict[str, Any]:
     data = json.loads(conversation.data or "{}")
-    assert isinstance(data, dict)
+    if not isinstance(data, dict):
+        raise TypeError("data is not a dict")
     return data
-
-
-def end_conversation(session: Session, conversation: Conversation) -> None:
-    session.delete(conversation)

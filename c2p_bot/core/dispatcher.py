@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,8 +33,8 @@ from sqlalchemy import and_
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select, update
 
-from c2p_bot.core.events import DELETE_MESSAGE, Button, DeliveryError, Outgoing
-from c2p_bot.core.failover import fail_over
+from c2p_bot.core.delivery_failures import record_failure
+from c2p_bot.core.events import Button, DeliveryError, Outgoing
 from c2p_bot.core.outbox import decode_buttons
 from storage.models import OutboxMessage
 
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=20)  # a send (HTTP timeouts included) finishes well within this
-MAX_ATTEMPTS = 12  # failed sends of one row (rate limits not counted); then it is given up
 MAX_DIGEST = 10  # alerts combined into one message to one chat
 DIGEST_KIND = "alert"
 DIGEST_SEPARATOR = "\n\n———\n\n"
@@ -351,66 +349,8 @@ class Dispatcher:
                 current = session.get(OutboxMessage, row.id)
                 if current is None or current.delivered_at is not None:
                     continue
-                self._record_failure(session, current, error, now)
+                record_failure(session, current, error, now, platform=self.platform, outbox=self.core.outbox,
+                               hooks=self.core.unreachable_hooks,
+                               failover_after=self.core.config.escalation.failover_after,
+                               backoff=(self.backoff_base, self.backoff_max))
             self.core.commit(session)
-
-    def _record_failure(self, session, row: OutboxMessage, error: DeliveryError, now: datetime) -> None:  # type: ignore[no-untyped-def]
-        row.last_error = error.reason[:300]
-        if error.retry_after is not None:  # a rate limit: not an attempt, not a failure
-            row.attempts = max(0, row.attempts - 1)
-            row.next_attempt_at = now + timedelta(seconds=max(0.0, float(error.retry_after)))
-            session.add(row)
-            return
-        if row.kind == DELETE_MESSAGE:
-            self._failed_deletion(session, row, error, now)
-            return
-        if error.permanent:
-            row.failed_at = row.next_attempt_at = now
-            session.add(row)
-            fail_over(session, self.core.outbox, row, self.core.unreachable_hooks, now_identity_unreachable=True)
-            log.warning("%s: message %s undeliverable (%s); failing over", self.platform, row.id, error.reason[:80])
-            return
-        if row.failing_since is None:
-            row.failing_since = now
-        failing_for = now - _aware(row.failing_since)
-        if row.attempts >= MAX_ATTEMPTS:
-            row.failed_at = row.next_attempt_at = now
-            session.add(row)
-            log.warning("%s: message %s gave up after %d attempts (%s)", self.platform, row.id, row.attempts,
-                        error.reason[:80])
-            fail_over(session, self.core.outbox, row, self.core.unreachable_hooks, now_identity_unreachable=False)
-            return
-        if failing_for >= self.core.config.escalation.failover_after:
-            # Unreachable for a while: try the person's other identity (this copy is then done),
-            # and let the hooks move an alert's chain on; with nowhere else to go, keep trying.
-            moved = fail_over(session, self.core.outbox, row, self.core.unreachable_hooks,
-                              now_identity_unreachable=False)
-            log.warning("%s: message %s failing for %.0fs (%s); %s", self.platform, row.id,
-                        failing_for.total_seconds(), error.reason[:80],
-                        "moved to another identity" if moved else "still retrying")
-            if moved:
-                row.failed_at = row.next_attempt_at = now
-                session.add(row)
-                return
-            row.failing_since = now  # the next failover check is another failover_after away
-        delay = min(self.backoff_max, self.backoff_base * 2 ** (row.attempts - 1)) * random.uniform(0.5, 1.0)
-        row.next_attempt_at = now + timedelta(seconds=delay)
-        session.add(row)
-
-    def _failed_deletion(self, session, row: OutboxMessage, error: DeliveryError, now: datetime) -> None:  # type: ignore[no-untyped-def]
-        """A deletion refused for good (e.g. past Telegram's 48 h) is recorded as failed: the
-        message stays on the phone, and the log says so (without its text)."""
-        if not error.permanent and row.attempts < MAX_ATTEMPTS:
-            delay = min(self.backoff_max, self.backoff_base * 2 ** (row.attempts - 1)) * random.uniform(0.5, 1.0)
-            row.next_attempt_at = now + timedelta(seconds=delay)
-        else:
-            row.failed_at = row.next_attempt_at = now
-            log.warning("%s: could not delete a note-carrying message in outbox row %s (%s); it stays "
-                        "in the chat", self.platform, row.id, error.reason[:80])
-        session.add(row)
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

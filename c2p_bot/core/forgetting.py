@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, exists, or_
 from sqlmodel import Session, col, delete, select
 
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import DELETE_MESSAGE, Priority
 from storage.models import AuditEntry, AuditRewrite, Identity, OutboxMessage, Person, SeenEvent
 
@@ -55,7 +56,8 @@ def pseudonymise_text(text: str | None, person_id: int, pseudonym: str) -> str |
 
 def forget_traces(ctx: Context, person: Person) -> None:
     """A forget hook: runs in the ``/forget`` transaction, before the person row is deleted."""
-    assert person.id is not None
+    if person.id is None:
+        raise InvariantError("person.id is missing (a row not flushed yet?)")
     session = ctx.session
     session.flush()
     chats = {(i.platform, i.chat_id) for i in session.exec(

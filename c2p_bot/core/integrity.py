@@ -85,10 +85,9 @@ def _encode(value: object) -> object:
 class Integrity:
     """The MAC key of one database (derived from its KEK) and what it has refused."""
 
-    def __init__(self, engine: Engine, kek: Kek, sealed: bool) -> None:
+    def __init__(self, kek: Kek, sealed: bool) -> None:
         # A subkey: the KEK itself never keys anything but its AEAD.
         self._key = hmac.new(kek._key, b"c2p-bot row integrity v1", hashlib.sha256).digest()  # noqa: SLF001
-        self.engine_ref = weakref.ref(engine)
         self.sealed = sealed
         self.reported: set[tuple[str, str]] = set()
         # Set by the keyring: tells every coordinator of a refused row (c2p_bot.core.refusals).
@@ -120,7 +119,7 @@ def install(engine: Engine, kek: Kek) -> Integrity:
             sealed = session.get(Secret, SEALED) is not None
     except Exception:  # noqa: BLE001 - a database without the table yet: nothing is sealed
         sealed = False
-    integrity = Integrity(engine, kek, sealed)
+    integrity = Integrity(kek, sealed)
     _BY_ENGINE[engine] = integrity
     return integrity
 
@@ -298,7 +297,7 @@ def remac(engine: Engine, session: Session, old: Kek, new: Kek) -> int:
     Rows that fail under ``old`` keep a MAC that fails under ``new`` too.
     """
     sealed = session.get(Secret, SEALED) is not None
-    before, after = Integrity(engine, old, sealed), Integrity(engine, new, sealed)
+    before, after = Integrity(old, sealed), Integrity(new, sealed)
     count = 0
     for model, table in MODELS.items():
         columns = [getattr(model, name) for name in ("id", "mac", *FIELDS[table])]

@@ -21,23 +21,35 @@ Pairs that were declined, rejected, let lapse or unmatched are never proposed ag
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select, update
 
 from c2p_bot.core.audit import audit
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
-from c2p_bot.core.i18n import N_, Translate
+from c2p_bot.core.i18n import Translate
+from c2p_bot.core.matching_facts import (
+    active_hrds,
+    csv_set,
+    excluded,
+    explain,
+    facts,
+    hrd_profile,
+    loads,
+    open_needs,
+    partner_profile,
+    partner_profiles,
+    weights,
+)
 from c2p_bot.core.outbox import Buttons, new_key
 from c2p_bot.core.recipients import coordinators
 from c2p_bot.core.timefmt import both
 from matching.assignment import assign, candidates
-from matching.profiles import HrdProfile, PartnerProfile
-from matching.scoring import RegionLevel, Score, Weights, pair_score
+from matching.scoring import Score, pair_score
 from storage.models import Match, Person, Proposal
 
 if TYPE_CHECKING:
@@ -45,21 +57,8 @@ if TYPE_CHECKING:
     from c2p_bot.core.service import Core
     from c2p_bot.core.sweeper import Sweeper
 
-OPEN = ("pending", "offered")
-EXCLUDING = ("declined", "rejected", "expired")
 BATCH = 200
 REASON_MAX = 300
-
-STATE_NAMES = {
-    "pending": N_("waiting for a coordinator"),
-    "offered": N_("offered to the partner"),
-    "accepted": N_("accepted"),
-    "declined": N_("declined"),
-    "rejected": N_("rejected"),
-    "expired": N_("lapsed"),
-    "superseded": N_("superseded"),
-}
-
 
 # -- where an action happens ------------------------------------------------------------------------
 
@@ -89,126 +88,6 @@ class Scope:
                           buttons: Callable[[Translate], Buttons] | None = None) -> None:
         for person in coordinators(self.session):
             self.tell(person, render, key=f"{key}:{person.id}", buttons=buttons)
-
-
-# -- profiles -------------------------------------------------------------------------------------------
-
-
-def _csv(value: str | None) -> frozenset[str]:
-    return frozenset(p.strip() for p in (value or "").split(",") if p.strip())
-
-
-def weights(core: CoreServices) -> Weights:
-    return Weights(**core.config.matching.weights.model_dump())
-
-
-def hrd_profile(person: Person, wants: Iterable[str]) -> HrdProfile:
-    return HrdProfile(id=person.id or 0, country=person.country or "", languages=_csv(person.languages),
-                      expertise=_csv(person.expertise), wants=frozenset(wants))
-
-
-def _counts(session: Session, query: Any) -> dict[int, int]:
-    return {int(pid): int(n) for pid, n in session.exec(query).all()}
-
-
-def loads(session: Session, *, pending: bool) -> dict[int, int]:
-    """Taken places by partner id: active matches and open offers (and pending proposals if asked)."""
-    states = OPEN if pending else ("offered",)
-    matches = _counts(session, select(Match.partner_id, func.count()).where(Match.status == "active")
-                      .group_by(col(Match.partner_id)))
-    offers = _counts(session, select(Proposal.partner_id, func.count()).where(col(Proposal.status).in_(states))
-                     .group_by(col(Proposal.partner_id)))
-    return {pid: matches.get(pid, 0) + offers.get(pid, 0) for pid in matches.keys() | offers.keys()}
-
-
-def partner_profile(person: Person, load: int) -> PartnerProfile:
-    return PartnerProfile(
-        id=person.id or 0, kind=person.kind or "", regions=_csv(person.regions), languages=_csv(person.languages),
-        expertise=_csv(person.expertise), capacity=max(0, person.capacity), load=load,
-        active=person.status == "active" and person.available)
-
-
-def partner_profiles(session: Session, *, pending: bool, kinds: Iterable[str] | None = None) -> list[PartnerProfile]:
-    taken = loads(session, pending=pending)
-    query = select(Person).where(Person.role == "partner", Person.status == "active", col(Person.kind).is_not(None))
-    if kinds is not None:
-        query = query.where(col(Person.kind).in_(tuple(kinds)))
-    return [partner_profile(p, taken.get(p.id or 0, 0)) for p in session.exec(query.order_by(col(Person.id))).all()]
-
-
-def excluded(session: Session) -> set[tuple[int, int]]:
-    """Pairs the engine must not propose: declined, rejected, lapsed, already or formerly matched."""
-    pairs = set(session.exec(select(Proposal.hrd_id, Proposal.partner_id).where(
-        col(Proposal.status).in_(EXCLUDING))).all())
-    pairs |= set(session.exec(select(Match.hrd_id, Match.partner_id).where(
-        col(Match.status).in_(("active", "ended")))).all())
-    return {(int(h), int(p)) for h, p in pairs}
-
-
-def open_needs(session: Session, hrd: Person, *, keep_pending: bool) -> set[str]:
-    """Kinds the HRD wants that have no active match and no offer (and no pending proposal unless
-    ``keep_pending`` is false, i.e. pending ones are being recomputed)."""
-    if hrd.role != "hrd" or hrd.status != "active" or not hrd.country:
-        return set()
-    matched = session.exec(select(Person.kind).join(Match, col(Match.partner_id) == col(Person.id)).where(
-        Match.hrd_id == hrd.id, Match.status == "active")).all()
-    states = OPEN if keep_pending else ("offered",)
-    proposed = session.exec(select(Proposal.kind).where(
-        Proposal.hrd_id == hrd.id, col(Proposal.status).in_(states))).all()
-    return set(_csv(hrd.wants)) - {k for k in matched if k} - set(proposed)
-
-
-def active_hrds(session: Session) -> list[Person]:
-    return list(session.exec(select(Person).where(Person.role == "hrd", Person.status == "active")
-                             .order_by(col(Person.id))).all())
-
-
-# -- explanations ---------------------------------------------------------------------------------------
-
-
-def facts(score: Score) -> str:
-    """The raw parts of a score, stored with the proposal and put into words for each reader."""
-    text = json.dumps({
-        "level": score.region_level.value, "token": score.region_token, "matched": list(score.expertise_matched),
-        "needed": list(score.expertise_needed), "languages": list(score.languages), "load": score.load,
-        "capacity": score.capacity}, separators=(",", ":"))
-    return text if len(text) <= 1000 else score.explain()[:1000]
-
-
-def explain(_: Translate, stored: str) -> str:
-    """E.g. "covers KE; expertise 2 of 3: environment, land-rights; shared language: sw; load 1 of 3"."""
-    try:
-        data = json.loads(stored)
-        level = RegionLevel(data["level"])
-        matched, needed, languages = list(data["matched"]), list(data["needed"]), list(data["languages"])
-        load, capacity = int(data["load"]), int(data["capacity"])
-    except (ValueError, TypeError, KeyError):
-        return stored  # written some other way: shown as it is
-    if level is RegionLevel.NONE:
-        parts = [_("no regional coverage")]
-    elif level is RegionLevel.GLOBAL:
-        parts = [_("global coverage")]
-    else:
-        parts = [_("covers {place}").format(place=data["token"])]
-    if not needed:
-        parts.append(_("no expertise requested"))
-    elif not matched:
-        parts.append(_("expertise 0 of {needed}").format(needed=len(needed)))
-    else:
-        parts.append(_("expertise {matched} of {needed}: {tags}").format(
-            matched=len(matched), needed=len(needed), tags=", ".join(matched)))
-    if not languages:
-        parts.append(_("no shared language"))
-    elif len(languages) == 1:
-        parts.append(_("shared language: {languages}").format(languages=languages[0]))
-    else:
-        parts.append(_("shared languages: {languages}").format(languages=", ".join(languages)))
-    parts.append(_("load {load} of {capacity}").format(load=load, capacity=capacity))
-    return "; ".join(parts)
-
-
-def state_name(_: Translate, status: str) -> str:
-    return _(STATE_NAMES[status]) if status in STATE_NAMES else status
 
 
 # -- creating proposals ---------------------------------------------------------------------------------
@@ -366,7 +245,7 @@ def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person) -> Non
     proposal.offer_expires_at = scope.now + scope.core.config.matching.offer_timeout
     scope.session.add(proposal)
     pid, kind, alias, country = proposal.id, proposal.kind, hrd.alias, hrd.country or "—"
-    needs, languages = ", ".join(sorted(_csv(hrd.expertise))), ", ".join(sorted(_csv(hrd.languages)))
+    needs, languages = ", ".join(sorted(csv_set(hrd.expertise))), ", ".join(sorted(csv_set(hrd.languages)))
     until, zone = proposal.offer_expires_at, partner.timezone
 
     def render(_: Translate) -> str:
@@ -394,7 +273,8 @@ def manual_match(ctx: Context, hrd: Person, partner: Person) -> None:
     waiting = session.exec(select(Proposal).where(
         Proposal.hrd_id == hrd.id, Proposal.kind == kind, Proposal.status == "offered")).first()
     if waiting is not None:
-        assert waiting.offer_expires_at is not None
+        if waiting.offer_expires_at is None:
+            raise InvariantError("an offered proposal without an expiry")
         ctx.reply(ctx._("{hrd} already has an offer waiting for an answer from {partner} (#{id}, {kind}) until "
                         "{when}. Nothing was changed.").format(
             hrd=hrd.alias, partner=_alias(session, waiting.partner_id), id=waiting.id, kind=kind,
@@ -412,7 +292,8 @@ def manual_match(ctx: Context, hrd: Person, partner: Person) -> None:
     proposal = _create(scope, hrd.id or 0, partner.id or 0, kind, score, origin="manual", status="offered")
     offer(scope, proposal, hrd, partner)
     scope.audit("proposal_approved", f"proposal:{proposal.id}", "origin=manual")
-    assert proposal.offer_expires_at is not None
+    if proposal.offer_expires_at is None:
+        raise InvariantError("an offered proposal without an expiry")
     ctx.reply(ctx._("I asked {partner} whether they will support {hrd} (offer #{id}). The match starts when "
                     "they accept; I will tell you their answer. The offer lapses on {when}.").format(
         partner=partner.alias, hrd=hrd.alias, id=proposal.id,

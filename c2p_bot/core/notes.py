@@ -34,6 +34,7 @@ from c2p_bot.core.crypto import (
     seal,
     unwrap_private,
 )
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.integrity import refused
@@ -90,7 +91,8 @@ def note_context(note_id: int, reader_id: int) -> bytes:
 
 def issue_keys(keyring: Keyring, person: Person) -> None:
     """Give a person a custodial X25519 key pair (private half wrapped by the KEK)."""
-    assert person.id is not None
+    if person.id is None:
+        raise InvariantError("person.id is missing (a row not flushed yet?)")
     pair = new_person_keys(keyring.kek, person_context(person.id))
     person.public_key, person.wrapped_private_key, person.key_mode = (
         pair.public, pair.wrapped_private, "custodial")
@@ -182,11 +184,13 @@ def write_note(
                 checkin_id=checkin_id, created_at=now, platform=platform)
     session.add(note)
     session.flush()
-    assert note.id is not None
+    if note.id is None:
+        raise InvariantError("note.id is missing (a row not flushed yet?)")
     data = text[:MAX_NOTE].encode("utf-8")
     skipped: list[Person] = []
     for reader in readers_of(session, subject_id):
-        assert reader.id is not None
+        if reader.id is None:
+            raise InvariantError("reader.id is missing (a row not flushed yet?)")
         ciphertext = _seal_for(data, reader, note_context(note.id, reader.id))
         if ciphertext is None:
             skipped.append(reader)
@@ -249,7 +253,8 @@ def read_note(session: Session, keyring: Keyring, note: Note, reader: Person,
     None in place of the stand-ins, which the caller may not know how to show.
     A copy that fails to open (moved, altered) is reported in the log and shown as unreadable.
     """
-    assert note.id is not None and reader.id is not None
+    if note.id is None or reader.id is None:
+        raise InvariantError("note.id or reader.id are missing (a row not flushed yet?)")
     if platform is None:
         best = best_identity(session, reader.id)
         shown = open_note(session, keyring, note, reader)
@@ -263,7 +268,8 @@ def read_note(session: Session, keyring: Keyring, note: Note, reader: Person,
 def open_note(session: Session, keyring: Keyring, note: Note, reader: Person) -> str | None:
     """The note for its reader whatever the channel: plaintext (custodial), armour (own key),
     or None (no copy for them)."""
-    assert note.id is not None and reader.id is not None
+    if note.id is None or reader.id is None:
+        raise InvariantError("note.id or reader.id are missing (a row not flushed yet?)")
     copy = session.exec(
         select(NoteCopy).where(NoteCopy.note_id == note.id, NoteCopy.reader_id == reader.id)
     ).first()
@@ -286,7 +292,8 @@ def open_note(session: Session, keyring: Keyring, note: Note, reader: Person) ->
 def open_copy(keyring: Keyring, note: Note, reader: Person | PersonLike, ciphertext: bytes,
               private_keys: dict[int, bytes] | None = None) -> str | None:
     """Like :func:`read_note` for a copy already loaded (batch paths); caches unwrapped keys."""
-    assert note.id is not None and reader.id is not None
+    if note.id is None or reader.id is None:
+        raise InvariantError("note.id or reader.id are missing (a row not flushed yet?)")
     context = note_context(note.id, reader.id)
     if reader.key_mode == "own":
         return armour(ciphertext, context, headers=armour_headers(note, getattr(reader, "public_key", None)))

@@ -10,6 +10,7 @@ from sqlmodel import func, select
 
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import start_conversation
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.parsing import ParsedCommand
@@ -106,7 +107,8 @@ def handle(ctx: Context, command: ParsedCommand | None, text: str) -> None:
 
 def answer(ctx: Context, conversation: Conversation, text: str) -> None:
     person = ctx.person
-    assert person is not None
+    if person is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     field = FIELDS[conversation.step]
     try:
         value = field.parse(text, ctx.config, ctx._)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Protocol
@@ -27,16 +28,6 @@ class BodyProtector(Protocol):
     def open(self, key: str, body: bytes) -> str: ...
 
 
-class PlainBodies:
-    """No protection: only for tests of the outbox mechanics themselves."""
-
-    def seal(self, key: str, text: str) -> bytes:
-        return text.encode("utf-8")
-
-    def open(self, key: str, body: bytes) -> str:
-        return body.decode("utf-8")
-
-
 def encode_buttons(buttons: Buttons) -> str:
     """The JSON of ``[[[label, payload], …], …]``, byte for byte what ``json.dumps(…,
     ensure_ascii=False)`` writes, with json's own C string escaper (3x faster on the hot path)."""
@@ -51,6 +42,20 @@ def decode_buttons(raw: str) -> tuple[tuple[Button, ...], ...]:
 
 def new_key(prefix: str) -> str:
     return f"{prefix}:{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Where a queued message goes and how it is sent: one outbox row's addressing, priority and kind."""
+
+    platform: str
+    chat_id: str
+    priority: int = Priority.REPLY
+    kind: str = "reply"
+    person_id: int | None = None
+    identity_id: int | None = None
+    alert_id: int | None = None
+    sensitive: bool = False
 
 
 class Outbox:
@@ -78,42 +83,33 @@ class Outbox:
         sensitive: bool = False,
     ) -> OutboxMessage | None:
         """Queue a message to one chat; a second call with the same key does nothing."""
+        envelope = Envelope(platform, chat_id, priority, kind, person_id, identity_id, alert_id, sensitive)
+        return self.send(session, envelope, text=text, now=now, key=key, buttons=buttons)
+
+    def send(self, session: Session, envelope: Envelope, *, text: str, now: datetime, key: str,
+             buttons: Buttons = ()) -> OutboxMessage | None:
+        """Queue a message as ``envelope`` says; a second call with the same key does nothing."""
         existing = session.exec(
             select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
         ).first()
         if existing is not None:
             return None
-        row = OutboxMessage.model_validate(self.row_values(
-            session, platform=platform, chat_id=chat_id, text=text, now=now, key=key, buttons=buttons,
-            priority=priority, kind=kind, person_id=person_id, identity_id=identity_id, alert_id=alert_id,
-            sensitive=sensitive))
+        row = OutboxMessage.model_validate(self.row_values(session, envelope, text=text, now=now, key=key,
+                                                           buttons=buttons))
         session.add(row)
         return row
 
-    def row_values(
-        self,
-        session: Session,
-        *,
-        platform: str,
-        chat_id: str,
-        text: str,
-        now: datetime,
-        key: str,
-        buttons: Buttons = (),
-        priority: int = Priority.REPLY,
-        kind: str = "reply",
-        person_id: int | None = None,
-        identity_id: int | None = None,
-        alert_id: int | None = None,
-        sensitive: bool = False,
-    ) -> dict[str, object]:
+    def row_values(self, session: Session, envelope: Envelope, *, text: str, now: datetime, key: str,
+                   buttons: Buttons = ()) -> dict[str, object]:
         """Column values of a new outbox row, for bulk inserts (the key must be unused)."""
-        session.info.setdefault("wake_platforms", set()).add(platform)
+        session.info.setdefault("wake_platforms", set()).add(envelope.platform)
         return {
-            "idempotency_key": key, "platform": platform, "chat_id": chat_id, "person_id": person_id,
-            "identity_id": identity_id, "priority": int(priority), "kind": kind,
-            "body": self.protector.seal(key, text), "buttons": encode_buttons(buttons), "sensitive": sensitive,
-            "alert_id": alert_id, "created_at": now, "next_attempt_at": now, "attempts": 0,
+            "idempotency_key": key, "platform": envelope.platform, "chat_id": envelope.chat_id,
+            "person_id": envelope.person_id, "identity_id": envelope.identity_id,
+            "priority": int(envelope.priority), "kind": envelope.kind,
+            "body": self.protector.seal(key, text), "buttons": encode_buttons(buttons),
+            "sensitive": envelope.sensitive, "alert_id": envelope.alert_id, "created_at": now,
+            "next_attempt_at": now, "attempts": 0,
         }
 
     def to_person(
@@ -139,21 +135,9 @@ class Outbox:
         if identity is None:
             return None
         _ = gettext_for(person.ui_language)
-        return self.to_chat(
-            session,
-            platform=identity.platform,
-            chat_id=identity.chat_id,
-            text=render(_),
-            buttons=buttons(_) if buttons else (),
-            now=now,
-            key=key,
-            priority=priority,
-            kind=kind,
-            person_id=person.id,
-            identity_id=identity.id,
-            alert_id=alert_id,
-            sensitive=sensitive,
-        )
+        envelope = Envelope(identity.platform, identity.chat_id, priority, kind, person.id, identity.id, alert_id,
+                            sensitive)
+        return self.send(session, envelope, text=render(_), now=now, key=key, buttons=buttons(_) if buttons else ())
 
 
 def best_identity(session: Session, person_id: int | None, exclude: int | None = None) -> Identity | None:

@@ -1,5 +1,5 @@
-"""PINs and duress: setting them (/pin, guided), checking them on /checkin, and confirming with
-them whatever weakens protection.
+"""PINs and duress: checking them on /checkin, and confirming with them whatever weakens
+protection (setting them, the guided /pin, is :mod:`c2p_bot.core.pin_setup`).
 
 Both PIN verifiers (argon2id hashes) live in one value sealed by the key-encryption key
 (``person.pin_hash``), so a copied database allows no offline guess of a short PIN and does not
@@ -28,8 +28,9 @@ from c2p_bot.core.checkin_record import do_checkin, record_and_reply
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import FLOWS, conversation_data, start_conversation
-from c2p_bot.core.crypto import DEFAULT_PIN_PARAMS, Kek, PinHashParams, hash_pin, validate_pin, verify_pin
+from c2p_bot.core.crypto import DEFAULT_PIN_PARAMS, Kek, PinHashParams, validate_pin
 from c2p_bot.core.crypto.pins import PinVerifiers
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import write_note
@@ -52,7 +53,7 @@ Action = Callable[[Context, str, bool], None]
 ACTIONS: dict[str, Action] = {}
 
 
-def _context(person: Person | int, which: str) -> bytes:
+def verifier_context(person: Person | int, which: str) -> bytes:
     person_id = person if isinstance(person, int) else person.id
     return f"pin:{which}:{person_id}".encode()
 
@@ -63,7 +64,8 @@ SEALED = "checkin"
 
 def pin_params(ctx: Context) -> PinHashParams:
     params = ctx.core.services.get("pin_params", DEFAULT_PIN_PARAMS)
-    assert isinstance(params, PinHashParams)
+    if not isinstance(params, PinHashParams):
+        raise TypeError("params is not a PinHashParams")
     return params
 
 
@@ -73,15 +75,15 @@ def _open(kek: Kek, person: Person) -> tuple[PinVerifiers | None, bool]:
     """The person's verifiers, and whether the row must be re-sealed (a row from before)."""
     if not person.pin_hash:
         return None, False
-    plain = kek.unwrap(person.pin_hash, _context(person, SEALED))
+    plain = kek.unwrap(person.pin_hash, verifier_context(person, SEALED))
     verifiers = PinVerifiers.decode(plain)
     if person.duress_hash:  # from before: the duress hash in a column of its own
-        verifiers = verifiers.with_duress(kek.unwrap(person.duress_hash, _context(person, "duress")))
+        verifiers = verifiers.with_duress(kek.unwrap(person.duress_hash, verifier_context(person, "duress")))
     return verifiers, bool(person.duress_hash) or verifiers.encode() != plain
 
 
 def store_verifiers(kek: Kek, person: Person, verifiers: PinVerifiers) -> None:
-    person.pin_hash = kek.wrap(verifiers.encode(), _context(person, SEALED))
+    person.pin_hash = kek.wrap(verifiers.encode(), verifier_context(person, SEALED))
     person.duress_hash = None
 
 
@@ -134,7 +136,8 @@ def check_pin(ctx: Context, clock: CheckinClock, candidate: str) -> PinOutcome:
     """Which PIN ``candidate`` is. Counts wrong ones (raising the wrong-PIN alarm once per
     window) and refuses, without hashing, while the person is locked out."""
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     if _lock_ends(clock, ctx.now) is not None:
         ctx.audit("pin_refused_locked", f"person:{hrd.id}")
         return "locked"
@@ -152,7 +155,8 @@ def check_pin(ctx: Context, clock: CheckinClock, candidate: str) -> PinOutcome:
 
 def _count_wrong(ctx: Context, clock: CheckinClock) -> None:
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     start = clock.wrong_pin_window_start
     if start is None or ctx.now - start >= WRONG_PIN_WINDOW:
         clock.wrong_pins, clock.wrong_pin_window_start = 0, ctx.now
@@ -169,7 +173,8 @@ def refuse(ctx: Context, clock: CheckinClock, outcome: PinOutcome, wrong_text: s
     """The answer to a wrong PIN or a locked person (queued first, like a check-in's)."""
     if outcome == "locked":
         ends = _lock_ends(clock, ctx.now)
-        assert ends is not None
+        if ends is None:
+            raise InvariantError("a locked PIN check without the end of its lock")
         ctx.reply(ctx._("Too many wrong PINs. I will not check a PIN again until {when}.").format(
             when=both(ends, clock.timezone)), priority=Priority.DURESS)
         return
@@ -178,7 +183,8 @@ def refuse(ctx: Context, clock: CheckinClock, outcome: PinOutcome, wrong_text: s
 
 def raise_duress(ctx: Context, hrd: Person, what: str) -> Alert:
     """The silent alarm of a duress PIN typed to confirm ``what`` (a command)."""
-    assert hrd.id is not None
+    if hrd.id is None:
+        raise InvariantError("hrd.id is missing (a row not flushed yet?)")
     note_row = write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="duress",
                           text=ctx._("The duress PIN confirmed: {command}").format(command=what),
                           now=ctx.now, outbox=ctx.core.outbox)
@@ -214,7 +220,8 @@ def ask_pin(ctx: Context, action: str, args: str) -> None:
 class ConfirmFlow:
     def answer(self, ctx: Context, conversation: Conversation, text: str) -> None:
         hrd = ctx.person
-        assert hrd is not None
+        if hrd is None:
+            raise InvariantError("a command reached its handler without a registered sender")
         ctx.delete_incoming()  # it may hold a PIN
         action, args = conversation.step, str(conversation_data(conversation).get("args", ""))
         ctx.session.delete(conversation)
@@ -263,7 +270,8 @@ class CheckinPinFlow:
 
     def answer(self, ctx: Context, conversation: Conversation, text: str) -> None:
         hrd = ctx.person
-        assert hrd is not None
+        if hrd is None:
+            raise InvariantError("a command reached its handler without a registered sender")
         ctx.delete_incoming()
         ctx.session.delete(conversation)
         ctx.session.flush()
@@ -281,7 +289,8 @@ FLOWS[CHECKIN_FLOW] = CheckinPinFlow()
 
 def _checkin(ctx: Context, clock: CheckinClock, candidate: str, note: str) -> None:
     hrd = ctx.person
-    assert hrd is not None and hrd.id is not None
+    if hrd is None or hrd.id is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     outcome = check_pin(ctx, clock, candidate)
     if outcome in ("wrong", "locked"):
         # The same answer, at the same speed, whether or not this wrong PIN raises the alarm.
@@ -306,7 +315,8 @@ def fold_into_duress(ctx: Context, missed: list[Alert], alarm: Alert) -> None:
     goes on as the duress alert, which reaches every step at once and repeats until a coordinator
     resolves it. Whoever was alerted about a missed alert is told where it went."""
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     for old in missed:
         told = recipients(ctx.session, old)
         old.status, old.resolved_at, old.resolved_by, old.next_step_at = "resolved", ctx.now, None, None
@@ -323,80 +333,3 @@ def fold_into_duress(ctx: Context, missed: list[Alert], alarm: Alert) -> None:
 
             ctx.tell(person, render, key=f"alert:{old.id}:folded:{person.id}", kind="alert",
                      alert_id=alarm.id, priority=Priority.DURESS)
-
-
-# -- /pin: setting PINs ----------------------------------------------------------------------
-
-def start_pin_setup(ctx: Context) -> None:
-    hrd = ctx.person
-    assert hrd is not None
-    if hrd.pin_hash:
-        start_conversation(ctx, FLOW, "current")
-        ctx.reply(ctx._("To change your PINs, first send your current check-in PIN."))
-        return
-    start_conversation(ctx, FLOW, "checkin")
-    ctx.reply(ctx._("Choose a check-in PIN: 4 to 12 digits. You will type it with every /checkin. "
-                    "I delete messages with PINs where the platform allows."))
-
-
-class PinFlow:
-    """The guided /pin conversation: current PIN (if any) → check-in PIN → duress PIN.
-
-    Typed at "current PIN", the duress PIN plays along to the end (the same texts) and raises the
-    alarm, but the coercer's new PINs never replace the HRD's: they join the duress verifiers, so
-    they seem to work on the phone and every use of them raises the alarm again.
-    """
-
-    def answer(self, ctx: Context, conversation: Conversation, text: str) -> None:
-        hrd = ctx.person
-        assert hrd is not None
-        pin = text.strip()
-        ctx.delete_incoming()
-        data = conversation_data(conversation)
-        if conversation.step == "current":
-            clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
-            outcome = check_pin(ctx, clock, pin)
-            if outcome in ("wrong", "locked"):
-                ctx.session.delete(conversation)
-                refuse(ctx, clock, outcome, ctx._("That PIN is not right. Nothing was changed."))
-                return
-            start_conversation(ctx, FLOW, "checkin", {"change": True, "coerced": outcome == "duress"})
-            # The same answer, queued first, whichever PIN it was.
-            ctx.reply(ctx._("Choose a new check-in PIN: 4 to 12 digits."), priority=Priority.DURESS)
-            if outcome == "duress":  # coerced into changing the PIN: play along, raise the alarm
-                raise_duress(ctx, hrd, "/pin")
-            return
-        problem = validate_pin(pin)
-        if problem is not None:
-            ctx.reply(problem_text(ctx._, problem) + " " + ctx._("Please try again."))
-            return
-        params = pin_params(ctx)
-        kek = ctx.core.keyring.kek
-        if conversation.step == "checkin":
-            data["checkin"] = kek.wrap(hash_pin(pin, params), _context(hrd, "pending")).hex()
-            start_conversation(ctx, FLOW, "duress", data)
-            ctx.reply(ctx._("Now choose a duress PIN, different from the first. If someone forces you to "
-                            "check in, use it: the bot answers exactly as usual and silently alerts your "
-                            "partners and the coordinators."))
-            return
-        pending = bytes.fromhex(str(data["checkin"]))
-        checkin_hash = kek.unwrap(pending, _context(hrd, "pending"))
-        if verify_pin(checkin_hash, pin):
-            ctx.reply(ctx._("The duress PIN must be different from your check-in PIN. Choose another."))
-            return
-        duress_hash = hash_pin(pin, params)
-        current = load_verifiers(ctx, hrd) if data.get("coerced") else None
-        if current is not None:
-            store_verifiers(kek, hrd, current.with_duress(checkin_hash, duress_hash))
-        else:
-            store_verifiers(kek, hrd, PinVerifiers(checkin_hash, (duress_hash,)))
-        ctx.session.add(hrd)
-        ctx.session.delete(conversation)
-        ctx.audit("pins_set", f"person:{hrd.id}")
-        ctx.reply(ctx._("Your PINs are set. From now on check in with /checkin PIN [note]."))
-        if data.get("change"):
-            alias = hrd.alias or "?"
-            tell_protectors(ctx, hrd, lambda _, zone: _("{alias} changed their PINs.").format(alias=alias))
-
-
-FLOWS[FLOW] = PinFlow()

@@ -217,7 +217,8 @@ def _show_yes_no(name: str) -> Callable[[Person], str]:
 
 
 def _csv(values: object) -> str:
-    assert isinstance(values, list)
+    if not isinstance(values, list):
+        raise TypeError("values is not a list")
     return ",".join(values)
 
 

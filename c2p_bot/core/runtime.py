@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -101,10 +100,6 @@ class Runtime:
         """Run ``job`` in the clock thread (sweeps, deadline reads)."""
         loop = self._remember_loop()
         return await loop.run_in_executor(self._clock_worker, job)
-
-    @property
-    def on_core_thread(self) -> bool:
-        return threading.current_thread().name.startswith("c2p-core")
 
     # -- entry points ----------------------------------------------------------------------
 

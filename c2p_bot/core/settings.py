@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from c2p_bot.durations import DurationError, parse_duration
+from matching.scoring import Weights
 from matching.vocabulary import DEFAULT_EXPERTISE
 
 DEFAULT_DATABASE_URL = "sqlite:///c2p.db"
@@ -30,17 +31,14 @@ def _duration(value: Any) -> timedelta:
         return timedelta(seconds=value)
     try:
         return parse_duration(value)
-    except DurationError:
+    except DurationError as error:
         raise ValueError(
-            f"invalid duration {value!r}: use e.g. \"45s\", \"15m\", \"2h\" or \"1d\""
+            f"invalid duration {value!r}: {error.reason}" if error.reason
+            else f"invalid duration {value!r}: use e.g. \"45s\", \"15m\", \"2h\" or \"1d\""
         ) from None
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Section(BaseModel):
@@ -87,13 +85,18 @@ class InvitesConfig(Section):
     ttl: Duration = timedelta(days=7)
 
 
+_WEIGHTS = Weights()  # the defaults live with the scoring (matching.scoring.Weights)
+
+
 class MatchingWeights(Section):
-    region_country: float = 1.0
-    region_subregion: float = 0.7
-    region_region: float = 0.4
-    region_global: float = 0.1
-    expertise: float = 1.0
-    load_balance: float = 0.3
+    """``[matching.weights]``: :class:`matching.scoring.Weights`, validated as configuration."""
+
+    region_country: float = _WEIGHTS.region_country
+    region_subregion: float = _WEIGHTS.region_subregion
+    region_region: float = _WEIGHTS.region_region
+    region_global: float = _WEIGHTS.region_global
+    expertise: float = _WEIGHTS.expertise
+    load_balance: float = _WEIGHTS.load_balance
 
 
 class MatchingConfig(Section):

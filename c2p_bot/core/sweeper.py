@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, SQLModel, col, select, update
 
 from c2p_bot.core.alert_texts import PersonView
 from c2p_bot.core.alerts import Escalation
@@ -129,13 +129,8 @@ class Sweeper:
                     col(Alert.status).in_(("open", "acked")), col(Alert.next_step_at) <= now,
                 ).order_by(col(Alert.next_step_at)), STEP_BATCH)
                 for alert in rows:
-                    claimed = session.exec(  # type: ignore[call-overload]
-                        update(Alert).where(
-                            col(Alert.id) == alert.id, col(Alert.status) == alert.status,
-                            col(Alert.next_step_at) == alert.next_step_at,
-                        ).values(next_step_at=None)
-                    )
-                    if claimed.rowcount != 1:
+                    if not claim(session, Alert, {"id": alert.id, "status": alert.status,
+                                                  "next_step_at": alert.next_step_at}, next_step_at=None):
                         continue
                     session.refresh(alert)
                     if alert.status == "acked":
@@ -155,14 +150,10 @@ class Sweeper:
             rows = self._candidates(session, select(CheckinClock).where(
                 CheckinClock.state == "ok", col(CheckinClock.remind_at) <= now))
             for clock in rows:
-                claimed = session.exec(  # type: ignore[call-overload]
-                    update(CheckinClock).where(
-                        col(CheckinClock.person_id) == clock.person_id,
-                        col(CheckinClock.remind_at) == clock.remind_at,
-                    ).values(remind_at=None)
-                )
+                claimed = claim(session, CheckinClock, {"person_id": clock.person_id, "remind_at": clock.remind_at},
+                                remind_at=None)
                 hrd = session.get(Person, clock.person_id)
-                if claimed.rowcount != 1 or hrd is None:
+                if not claimed or hrd is None:
                     continue
                 due = clock.next_due
 
@@ -186,13 +177,11 @@ class Sweeper:
             ending = self._candidates(session, select(CheckinClock).where(
                 CheckinClock.state == "paused", col(CheckinClock.pause_remind_at) <= now))
             for clock in ending:
-                claimed = session.exec(  # type: ignore[call-overload]
-                    update(CheckinClock).where(
-                        col(CheckinClock.person_id) == clock.person_id,
-                        col(CheckinClock.pause_remind_at) == clock.pause_remind_at,
-                    ).values(pause_remind_at=None))
+                claimed = claim(session, CheckinClock, {"person_id": clock.person_id,
+                                                        "pause_remind_at": clock.pause_remind_at},
+                                pause_remind_at=None)
                 hrd = session.get(Person, clock.person_id)
-                if claimed.rowcount != 1 or hrd is None or clock.paused_until is None:
+                if not claimed or hrd is None or clock.paused_until is None:
                     continue
                 until = clock.paused_until
 
@@ -208,14 +197,10 @@ class Sweeper:
             over = self._candidates(session, select(CheckinClock).where(
                 CheckinClock.state == "paused", col(CheckinClock.paused_until) <= now))
             for clock in over:
-                claimed = session.exec(  # type: ignore[call-overload]
-                    update(CheckinClock).where(
-                        col(CheckinClock.person_id) == clock.person_id,
-                        col(CheckinClock.state) == "paused",
-                        col(CheckinClock.paused_until) == clock.paused_until,
-                    ).values(state="ok"))
+                claimed = claim(session, CheckinClock, {"person_id": clock.person_id, "state": "paused",
+                                                        "paused_until": clock.paused_until}, state="ok")
                 hrd = session.get(Person, clock.person_id)
-                if claimed.rowcount != 1 or hrd is None:
+                if not claimed or hrd is None:
                     continue
                 session.refresh(clock)
                 restart_clock(clock, now, self.core.config)
@@ -267,6 +252,16 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def claim(session: Session, model: type[SQLModel], chosen_by: dict[str, object], **values: object) -> bool:
+    """Take one row for this worker: a conditional UPDATE that sets ``values`` only while the
+    columns the row was chosen by (``chosen_by``, its key included) still hold those values. Another
+    worker, or a check-in meanwhile, makes it fail, so nothing is done twice."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(model).where(*(col(getattr(model, name)) == value for name, value in chosen_by.items()))
+        .values(**values))
+    return bool(result.rowcount == 1)
 
 
 def _aware(value: Any) -> datetime:

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from c2p_bot.config import Config, parse_config
-from c2p_bot.core.matching_flow import hrd_profile, open_needs, partner_profiles, weights
+from c2p_bot.core.matching_facts import hrd_profile, open_needs, partner_profiles, weights
 from c2p_bot.core.service import UNKNOWN_COMMAND
 from matching.assignment import assign, greedy_assign, total_score
 from storage.models import AuditEntry, Match, Person, Proposal

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import SQLModel
 
 from storage.engine import make_engine
-from storage.migrate import MigrationError, current_revision, upgrade
+from storage.migrate import MigrationError, upgrade
 from tests.support.postgres import PostgresServer
 
 BEFORE = "0002"  # the revision before ids were made never-reused
@@ -223,7 +223,8 @@ def test_broken_foreign_keys_roll_the_upgrade_back(tmp_path: Path) -> None:
     rows = _snapshot(engine, old)
     with pytest.raises(MigrationError, match=r"rows break foreign keys in alert"):
         upgrade(engine)
-    assert current_revision(engine) == BEFORE
+    with engine.connect() as c:
+        assert MigrationContext.configure(c).get_current_revision() == BEFORE
     assert _snapshot(engine, old) == rows
     with engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

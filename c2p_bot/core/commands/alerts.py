@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.notes import read_note, write_note
 from c2p_bot.core.recipients import coordinators, may_see
@@ -44,7 +45,8 @@ def _alias(ctx: Context, person_id: int | None) -> str:
 @registry.command("alerts", roles=RESPONDERS, help=N_("List open and acknowledged alerts."))
 def alerts_command(ctx: Context, args: str) -> None:
     person = ctx.person
-    assert person is not None
+    if person is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     alerts = [a for a in ctx.session.exec(select(Alert).where(col(Alert.status).in_(("open", "acked")))
                                           .order_by(col(Alert.id))).all() if may_see(ctx.session, a, person)]
     if not alerts:
@@ -67,7 +69,8 @@ def ack_command(ctx: Context, args: str) -> None:
         return
     alert, _rest = found
     me = ctx.person
-    assert me is not None
+    if me is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     if alert.status != "open":
         ctx.reply(ctx._("Alert #{id} was already acknowledged by {alias}.").format(
             id=alert.id, alias=_alias(ctx, alert.acked_by)))
@@ -92,7 +95,8 @@ def log_command(ctx: Context, args: str) -> None:
         return
     alert, text = found
     me = ctx.person
-    assert me is not None and me.id is not None
+    if me is None or me.id is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     if text:
         write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
                    now=ctx.now, alert_id=alert.id, outbox=ctx.core.outbox)
@@ -121,7 +125,8 @@ def resolve_command(ctx: Context, args: str) -> None:
         return
     alert, text = found
     me = ctx.person
-    assert me is not None and me.id is not None
+    if me is None or me.id is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     if alert.status == "resolved":
         ctx.reply(ctx._("Alert #{id} is already resolved.").format(id=alert.id))
         return

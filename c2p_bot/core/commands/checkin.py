@@ -14,6 +14,7 @@ from c2p_bot.core.checkin_record import do_checkin
 from c2p_bot.core.checkins import arm, ensure_clock, restart_clock, schedule_of
 from c2p_bot.core.context import Context
 from c2p_bot.core.durations_text import parse_duration_arg
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import write_note
 from c2p_bot.core.pins_flow import ACTIONS, ask_pin, checkin_with_pin, needs_pin, tell_protectors
@@ -32,7 +33,8 @@ MIN_GRACE, MAX_GRACE = timedelta(minutes=1), timedelta(days=7)
 @registry.command("checkin", roles=HRD, aliases=("ok",), usage=N_("[note]"),
                   help=N_("Check in: tell your partners you are safe, with an optional note."))
 def checkin_command(ctx: Context, args: str) -> None:
-    assert ctx.person is not None
+    if ctx.person is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     clock = ensure_clock(ctx.session, ctx.person, ctx.config, ctx.now)
     if ctx.person.pin_hash:
         checkin_with_pin(ctx, clock, args)
@@ -43,7 +45,8 @@ def checkin_command(ctx: Context, args: str) -> None:
 @registry.command("status", roles=HRD, help=N_("Show your next check-in, pause and open alerts."))
 def status_command(ctx: Context, args: str) -> None:
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
     lines = []
     if clock.state == "paused" and clock.paused_until:
@@ -147,7 +150,8 @@ def _plan_schedule(ctx: Context, clock: CheckinClock, words: list[str]) -> Sched
                   help=N_("Show or set when you check in, e.g. /schedule daily 09:00,21:00"))
 def schedule_command(ctx: Context, args: str) -> None:
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
     words = args.split()
     if not words:
@@ -168,7 +172,8 @@ def schedule_command(ctx: Context, args: str) -> None:
 
 def _confirmed_schedule(ctx: Context, args: str, duress: bool) -> None:
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
     plan = _plan_schedule(ctx, clock, args.split())
     if isinstance(plan, str):
@@ -179,7 +184,8 @@ def _confirmed_schedule(ctx: Context, args: str, duress: bool) -> None:
 
 def _apply_schedule(ctx: Context, clock: CheckinClock, plan: SchedulePlan, *, keep_earlier: bool) -> None:
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     before = clock.next_due
     clock.schedule_kind, clock.interval_s, clock.daily_times = plan.schedule_kind, plan.interval_s, plan.daily_times
     clock.timezone, clock.grace_s = plan.timezone, plan.grace_s
@@ -225,7 +231,8 @@ def pause_command(ctx: Context, args: str) -> None:
 
 def _pause(ctx: Context, args: str, duress: bool) -> None:
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     duration = _pause_for(ctx, args)
     if duration is None:
         return
@@ -249,7 +256,8 @@ ACTIONS["pause"] = _pause
 @registry.command("resume", roles=HRD, help=N_("End a pause now."))
 def resume_command(ctx: Context, args: str) -> None:
     hrd = ctx.person
-    assert hrd is not None
+    if hrd is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
     if clock.state != "paused":
         ctx.reply(ctx._("Your check-ins are not paused. Next check-in due: {due}.").format(
@@ -269,7 +277,8 @@ def resume_command(ctx: Context, args: str) -> None:
                   help=N_("Raise the alarm now with everyone who protects you."))
 def panic_command(ctx: Context, args: str) -> None:
     hrd = ctx.person
-    assert hrd is not None and hrd.id is not None
+    if hrd is None or hrd.id is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     if args:
         write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="panic", text=args, now=ctx.now,
                    outbox=ctx.core.outbox)

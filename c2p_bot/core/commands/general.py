@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, delete, select
 
 from c2p_bot.core.context import Context
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import readers_of
@@ -23,7 +24,8 @@ from storage.models import AuditEntry, Identity, Person
 )
 def help_command(ctx: Context, args: str) -> None:
     role = ctx.role
-    assert role is not None
+    if role is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     if ctx.person is not None and ctx.person.status == "onboarding":
         ctx.reply(ctx._("You are being set up. Answer the question above, or send /forget "
                         "to stop and erase what you entered."))
@@ -47,7 +49,8 @@ def profile_command(ctx: Context, args: str) -> None:
 
 def _profile(ctx: Context, args: str, *, confirmed: bool) -> None:
     person = ctx.person
-    assert person is not None and ctx.role is not None
+    if person is None or ctx.role is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     fields = {f.name: f for f in fields_for(ctx.role)}
     if not args:
         lines = [ctx._("Your profile:")]
@@ -96,7 +99,8 @@ def _profile(ctx: Context, args: str, *, confirmed: bool) -> None:
 )
 def forget_command(ctx: Context, args: str) -> None:
     person = ctx.person
-    assert person is not None
+    if person is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     words = args.strip().lower().split()
     if words[:1] != ["confirm"]:
         ctx.reply(ctx._("This erases your profile, check-ins, notes and keys, and you will "
@@ -126,7 +130,8 @@ def forget_person(ctx: Context, args: str, duress: bool) -> None:
     unlinked (the bot treats it as a stranger from now on, as after a real /forget), while the
     profile, the clock and the partners stay and the duress alarm goes out."""
     person = ctx.person
-    assert person is not None
+    if person is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     person_id, role = person.id, person.role
     if person.role == Role.HRD.value and person.status == "active":
         alias = person.alias or "?"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError, check_public_key, decode_public_key, encode_public_key
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_
-from c2p_bot.core.pins_flow import start_pin_setup
+from c2p_bot.core.pin_setup import start_pin_setup
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 
@@ -23,7 +24,8 @@ def pin_command(ctx: Context, args: str) -> None:
                   help=N_("Hold your own key: notes for you are then sealed so only you can open them."))
 def key_command(ctx: Context, args: str) -> None:
     person = ctx.person
-    assert person is not None
+    if person is None:
+        raise InvariantError("a command reached its handler without a registered sender")
     if not args:
         if person.key_mode == "own" and person.public_key:
             ctx.reply(ctx._("Notes for you are sealed to your own key {key}. Open them with "

@@ -8,17 +8,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from c2p_bot.core.context import Context
+from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_, Translate
-from c2p_bot.core.matching_flow import (
-    REASON_MAX,
-    Scope,
-    after_refusal,
-    explain,
-    loads,
-    offer,
-    recompute,
-    state_name,
-)
+from c2p_bot.core.matching_facts import explain, loads, state_name
+from c2p_bot.core.matching_flow import REASON_MAX, Scope, after_refusal, offer, recompute
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from c2p_bot.core.timefmt import both
@@ -125,7 +118,8 @@ def proposals_command(ctx: Context, args: str) -> None:
     if offered:
         lines.append(ctx._("Offers waiting for the partner's answer:"))
         for p in offered[:LIST_MAX]:
-            assert p.offer_expires_at is not None
+            if p.offer_expires_at is None:
+                raise InvariantError("an offered proposal without an expiry")
             lines.append(ctx._("#{id} {hrd} ↔ {partner} ({kind}): {why}. Offered until {when}.").format(
                 id=p.id, hrd=_alias(ctx, p.hrd_id), partner=_alias(ctx, p.partner_id), kind=p.kind,
                 why=explain(ctx._, p.explanation), when=both(p.offer_expires_at, zone)))
@@ -171,7 +165,8 @@ def approve_command(ctx: Context, args: str) -> None:
         return
     offer(Scope.of(ctx), proposal, hrd, partner)
     ctx.audit("proposal_approved", f"proposal:{proposal.id}")
-    assert proposal.offer_expires_at is not None
+    if proposal.offer_expires_at is None:
+        raise InvariantError("an offered proposal without an expiry")
     ctx.reply(ctx._("Approved proposal #{id}: I asked {partner} whether they will support {hrd}. I will tell you "
                     "their answer; the offer lapses on {when}.").format(
         id=proposal.id, partner=partner.alias, hrd=hrd.alias,
