@@ -112,7 +112,7 @@ async def test_unreachable_homeserver_does_not_hold_up_the_bot(tmp_path: Path) -
               "password": "pw", "store_path": str(tmp_path / "store")}
     config = parse_config({"matrix": matrix}, env={})
     runtime = build_runtime(config, engine, FakeClock(), Keyring(engine, Kek.generate()))
-    transport = attach_matrix(runtime, config, runtime.core.keyring, start_timeout=0.5)
+    transport = attach_matrix(runtime, config.matrix, runtime.core.keyring, start_timeout=0.5)
     try:
         await asyncio.wait_for(transport.start(), timeout=5)
         outgoing = Outgoing(outbox_id=1, platform="matrix", chat_id="!r:localhost", text="hi",

@@ -26,7 +26,7 @@ from c2p_bot.transports.matrix import attach_matrix
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.reliability.report import figure
+from tests.support.report import figure
 
 BOT = "@c2p-bot:localhost"
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
@@ -73,7 +73,7 @@ def test_unexpected_matrix_event_content(tmp_path: Path, full: bool, caplog: pyt
                                       "store_path": str(tmp_path / "store")}}, env={})
     runtime = build_runtime(config, engine, FakeClock(), Keyring(engine, Kek.generate()))
     runtime.throttle = Throttle(rate=1e9, burst=10**9)
-    transport = attach_matrix(runtime, config, Keyring(engine, Kek.generate()))
+    transport = attach_matrix(runtime, config.matrix, Keyring(engine, Kek.generate()))
     transport.client = NoClient()  # type: ignore[assignment]
     sent = MemoryTransport(platform="matrix")
     runtime.dispatchers.pop("matrix")

@@ -4,19 +4,27 @@
 restart finds its secrets) and store directory; ``start()`` builds a fresh runtime and
 transport over them, as a restarted process would. ``Human`` is a matrix-nio client with
 its own store who opens a DM with the bot, says things and waits for decrypted answers.
+
+The fixtures ``make_bot`` and ``make_human`` are re-exported by tests/matrix/conftest.py;
+``trio`` onboards and matches a coordinator, an HRD and a partner; ``queue``, ``outbox_row``
+and ``raw_timeline`` look at the outbox and at a room as the server holds it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import pytest
 from nio import (
     AsyncClient,
     JoinResponse,
@@ -26,7 +34,7 @@ from nio import (
     SyncResponse,
 )
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from c2p_bot.app import build_runtime
 from c2p_bot.config import Config, parse_config
@@ -38,6 +46,10 @@ from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.roles import Role
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.transports.matrix import MatrixTransport, attach_matrix
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from storage.models import Identity, OutboxMessage
+from tests.support.synapse import MatrixClientFactory
 from tests.synapse.helpers import DEFAULT_PASSWORD, create_encrypted_dm, key_chores, wait_for_member
 from tests.synapse.homeserver import SynapseServer
 
@@ -92,7 +104,7 @@ class BotHarness:
             await handle(incoming)
 
         runtime.handle = recording_handle  # type: ignore[method-assign]
-        transport = attach_matrix(runtime, self.config, self.keyring, **self.options)
+        transport = attach_matrix(runtime, self.config.matrix, self.keyring, **self.options)
         await transport.start()
         await runtime.start()
         self.runtime, self.transport = runtime, transport
@@ -274,4 +286,97 @@ async def settle(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
+async def trio(bot: BotHarness, make_human: HumanFactory) -> tuple[Human, Human, Human]:
+    """Cora (coordinator), Amina (HRD) and Paul (partner), each onboarded in their own DM; matched."""
+    cora = await make_human("cora", bot)
+    await onboard_coordinator(bot, cora, "Cora")
+    amina = await make_human("amina", bot)
+    await onboard_hrd(bot, amina, cora, "Amina")
+    paul = await make_human("paul", bot)
+    await onboard_partner(bot, paul, cora, "Paul")
+    await cora.ask("/match Amina Paul", r"asked Paul whether they will support Amina")
+    await paul.expect(r"Amina")
+    await paul.press("Accept")  # a match needs the partner's consent
+    await cora.expect(r"Matched Amina with Paul")
+    await paul.expect(r"matched with Amina")
+    await amina.expect(r"paired with Paul")
+    return cora, amina, paul
+
+
+async def raw_timeline(client: AsyncClient, room_id: str) -> list[dict[str, Any]]:
+    """The room's events as the server holds them (not decrypted by nio)."""
+    path = f"/_matrix/client/v3/rooms/{quote(room_id)}/messages?dir=b&limit=200"
+    response = await client.send("GET", path, None, {"Authorization": f"Bearer {client.access_token}"})
+    try:
+        payload = json.loads(await response.text())
+    finally:
+        response.release()
+    assert response.status == 200, payload
+    return list(payload["chunk"])
+
+
+def queue(bot: BotHarness, chat_id: str, text: str, key: str, identity: Identity | None = None) -> None:
+    with bot.core.session() as session:
+        bot.core.outbox.to_chat(session, platform="matrix", chat_id=chat_id, text=text, now=bot.clock.now(),
+                                key=key, person_id=identity.person_id if identity else None,
+                                identity_id=identity.id if identity else None)
+        bot.core.commit(session)
+
+
+def _settled(row: OutboxMessage) -> bool:
+    return row.delivered_at is not None or row.failed_at is not None
+
+
+async def outbox_row(bot: BotHarness, key: str, timeout: float = 15.0,
+                     until: Callable[[OutboxMessage], bool] = _settled) -> OutboxMessage:
+    """The outbox row once ``until`` holds (by default: delivered or failed for good)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with Session(bot.engine) as session:
+            row = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
+        if until(row) or time.monotonic() > deadline:
+            return row
+        await asyncio.sleep(0.1)
+
+
+BotFactory = Callable[..., Awaitable[BotHarness]]
+HumanFactory = Callable[..., Awaitable[Human]]
+
+
+@pytest.fixture
+async def make_bot(synapse: SynapseServer, tmp_path: Path) -> AsyncIterator[BotFactory]:
+    """``await make_bot(database_url=None, start=True, **matrix_keys)`` -> a running bot."""
+    bots: list[BotHarness] = []
+
+    async def factory(database_url: str | None = None, start: bool = True,
+                      options: dict[str, Any] | None = None, **matrix: Any) -> BotHarness:
+        name = local_name("c2pbot")
+        user_id = await asyncio.to_thread(synapse.register_user, name, DEFAULT_PASSWORD)
+        url = database_url or f"sqlite:///{tmp_path / f'{name}.db'}"
+        engine = make_engine(url)
+        if database_url is None:
+            upgrade(engine)
+        config = matrix_config(synapse, user_id, tmp_path / f"{name}-store", url, **matrix)
+        bot = BotHarness(synapse, engine, config, fake_clock(), options=options or {})
+        bots.append(bot)
+        if start:
+            await bot.start()
+        return bot
+
+    yield factory
+    for bot in bots:
+        await bot.stop()
+        bot.engine.dispose()
+
+
+@pytest.fixture
+async def make_human(matrix_client: MatrixClientFactory) -> AsyncIterator[HumanFactory]:
+    """``await make_human("amina", bot)`` -> a person with their own client and a DM with the bot."""
+
+    async def factory(name: str, bot: BotHarness | str, open_dm: bool = True) -> Human:
+        human = Human(await matrix_client(name), bot if isinstance(bot, str) else bot.user_id)
+        if open_dm:
+            await human.open_dm()
+        return human
+
+    yield factory

@@ -110,7 +110,7 @@ def test_attach_wires_pacing_hooks_and_invite_links(tmp_path) -> None:  # type: 
     engine = make_engine(url)
     config = parse_config({"telegram": {"token": TOKEN, "delete_after": "2h"}}, env={})
     runtime = build_runtime(config, engine, FakeClock(), Keyring(engine, Kek.generate()))
-    transport = attach_telegram(runtime, config)
+    transport = attach_telegram(runtime, config.telegram)
     assert isinstance(transport, TelegramTransport) and transport.platform == "telegram"
     dispatcher = runtime.dispatchers["telegram"]
     assert dispatcher.pacing == TELEGRAM_PACING

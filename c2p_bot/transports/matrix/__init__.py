@@ -1,6 +1,6 @@
 """Matrix transport (matrix-nio with end-to-end encryption).
 
-``attach_matrix(runtime, config, keyring)`` registers a :class:`MatrixTransport` with the
+``attach_matrix(runtime, config.matrix, keyring)`` registers a :class:`MatrixTransport` with the
 runtime; ``await transport.start()`` / ``await transport.stop()`` run it. See README.md here.
 """
 

@@ -24,7 +24,6 @@ from typing import Any
 
 from nio import AsyncClient, MatrixRoom
 
-from c2p_bot.config import Config
 from c2p_bot.core.dispatcher import Pacing
 from c2p_bot.core.events import Outgoing
 from c2p_bot.core.keyring import Keyring
@@ -205,7 +204,7 @@ class MatrixTransport:
 
 
 def attach_matrix(
-    runtime: Runtime, config: MatrixConfig | Config, keyring: Keyring, *, pacing: Pacing | None = None,
+    runtime: Runtime, matrix: MatrixConfig, keyring: Keyring, *, pacing: Pacing | None = None,
     **options: Any,
 ) -> MatrixTransport:
     """Create the Matrix transport and register it with the runtime (no network until ``start``).
@@ -213,7 +212,6 @@ def attach_matrix(
     The caller runs ``await transport.start()`` with ``runtime.start()``, and on the way out
     ``await transport.stop()`` before ``runtime.stop()``.
     """
-    matrix = config.matrix if isinstance(config, Config) else config
     transport = MatrixTransport(runtime, matrix, keyring, **options)
     runtime.add_transport(transport, pacing or MATRIX_PACING)
     return transport

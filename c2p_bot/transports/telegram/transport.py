@@ -18,7 +18,6 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from c2p_bot.config import Config
 from c2p_bot.core.dispatcher import Pacing
 from c2p_bot.core.events import Outgoing
 from c2p_bot.core.i18n import gettext_for
@@ -153,7 +152,7 @@ class TelegramTransport:
 
 
 def attach_telegram(
-    runtime: Runtime, config: TelegramConfig | Config, *, pacing: Pacing | None = None
+    runtime: Runtime, telegram: TelegramConfig, *, pacing: Pacing | None = None
 ) -> TelegramTransport:
     """Create the Telegram transport and wire it into the runtime (no network until ``start``).
 
@@ -163,7 +162,6 @@ def attach_telegram(
     The caller then runs ``await transport.start()`` (with ``runtime.start()``) and, on the way
     out, ``await transport.stop()`` before ``runtime.stop()``.
     """
-    telegram = config.telegram if isinstance(config, Config) else config
     transport = TelegramTransport(runtime, telegram, pacing)
     delete_after = telegram.delete_after
     if delete_after is not None and delete_after > MAX_DELETE_AFTER:
