@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.ci import in_ci, need_server
-from tests.synapse.conftest import provision_synapse
+from tests.support.synapse import provision_synapse
 from tests.synapse.homeserver import SynapseServer, SynapseUnavailable
 
 

@@ -18,9 +18,9 @@ from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Note, OutboxMessage, Person
-from tests.core.test_checkins import trio
+from tests.support.cli import run
+from tests.support.people import trio
 from tests.support.transcript import Chat
-from tests.test_cli import run
 
 
 def test_no_key_file_for_existing_data_refuses_to_start(tmp_path: Path) -> None:

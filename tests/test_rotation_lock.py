@@ -22,7 +22,7 @@ from c2p_bot.rotation import LEASE_TTL, BotLease, rotate
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Secret
-from tests.test_cli import run
+from tests.support.cli import run
 
 
 def _config(tmp_path: Path) -> Path:

@@ -24,7 +24,7 @@ from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import CheckinClock
-from tests.core.test_checkins import trio
+from tests.support.people import trio
 from tests.support.transcript import Chat
 
 

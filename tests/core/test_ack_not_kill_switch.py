@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from storage.models import Alert
-from tests.core.test_checkins import DAY, HOUR, MINUTE, trio
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import trio
 from tests.support.transcript import Chat
 
 

@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 from c2p_bot.core import pins_flow
 from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, hash_pin, pins
 from storage.models import Alert, Checkin, CheckinClock, Person
-from tests.core.test_checkins import DAY, HOUR, MINUTE, trio
-from tests.core.test_sealing import pins as set_pins
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import pins as set_pins
+from tests.support.people import trio
 from tests.support.transcript import Chat
 
 CHECKIN_PIN, DURESS_PIN = "2468", "1357"

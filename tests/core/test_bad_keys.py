@@ -14,9 +14,9 @@ from sqlmodel import Session, select
 
 from c2p_bot.core.crypto import encode_public_key, generate_keypair
 from storage.models import NoteCopy, Person
-from tests.core.test_checkins import alerts, trio
-from tests.core.test_sealing import pins
 from tests.support import people
+from tests.support.people import pins, trio
+from tests.support.queries import alerts
 from tests.support.transcript import Chat
 
 ZERO_KEY = encode_public_key(bytes(32))

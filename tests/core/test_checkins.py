@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlmodel import Session, func, select
 
-from storage.models import Alert, AuditEntry, Checkin, CheckinClock
+from storage.models import AuditEntry, Checkin
 from tests.support import people
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import trio
+from tests.support.queries import alerts, clock_of
 from tests.support.transcript import Chat
-
-DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
-
-
-async def trio(chat: Chat, *, match: bool = True) -> None:
-    """Cora (coordinator), Amina (HRD), Paul (partner, lawyer); matched unless told not to."""
-    await people.coordinator(chat)
-    await people.hrd(chat)
-    await people.partner(chat)
-    if match:
-        await chat.say("cora", "/match Amina Paul")
-        await chat.press("paul", "Accept")  # a match needs the partner's consent
-        chat.expect("cora", r"Matched Amina with Paul")
-        chat.expect("paul", r"matched with Amina")
-        chat.expect("amina", r"paired with Paul")
-    for user in ("cora", "amina", "paul"):
-        chat.skip(user)
-
-
-def alerts(chat: Chat) -> list[Alert]:
-    with Session(chat.core.engine) as session:
-        return list(session.exec(select(Alert).order_by(Alert.id)).all())
-
-
-def clock_of(chat: Chat) -> CheckinClock:
-    with Session(chat.core.engine) as session:
-        return session.exec(select(CheckinClock)).one()
 
 
 async def test_on_time_checkin_moves_the_deadline(chat: Chat) -> None:

@@ -21,7 +21,8 @@ from c2p_bot.core.dispatcher import Dispatcher, Pacing
 from c2p_bot.core.events import DELETE_MESSAGE, Button, DeliveryError, Outgoing, Priority
 from c2p_bot.core.outbox import new_key
 from storage.models import Alert, Identity, OutboxMessage
-from tests.core.test_checkins import DAY, HOUR, MINUTE, trio
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import trio
 from tests.support.transcript import Chat
 
 

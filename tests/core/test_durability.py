@@ -15,8 +15,10 @@ from c2p_bot.core.events import DeliveryError
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.models import Alert, Identity, OutboxMessage, Person
-from tests.core.test_checkins import DAY, HOUR, MINUTE, alerts, clock_of, trio
 from tests.support import people
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import trio
+from tests.support.queries import alerts, clock_of
 from tests.support.transcript import Chat
 
 

@@ -15,65 +15,28 @@ and keeps repeating until a coordinator resolves it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import Session, select
 
-from c2p_bot.app import build_runtime
 from c2p_bot.config import Config
 from c2p_bot.core.clock import FakeClock
-from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, Kek
 from c2p_bot.core.events import DELETE_MESSAGE, Incoming, Outgoing
-from c2p_bot.core.keyring import Keyring
-from c2p_bot.core.throttle import Throttle
-from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
-from storage.migrate import upgrade
-from storage.models import Alert
-from tests.core.test_checkins import DAY, HOUR, MINUTE, trio
-from tests.core.test_sealing import pins
-from tests.support.transcript import Chat
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import CHECKIN_PIN, DURESS_PIN, HRD, pins, trio
+from tests.support.queries import alerts
+from tests.support.transcript import Chat, memory_chat
 
-HRD = "amina"
-CHECKIN_PIN, DURESS_PIN = "2468", "1357"
 SITUATIONS = ["fresh", "missed", "missed-escalated", "missed-acked", "panic", "late-no-alert"]
-
-
-@pytest.fixture
-def second_url(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[str]:
-    """A second migrated, empty database on the same backend as ``db_url``."""
-    if db_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'second.db'}"
-        upgrade(make_engine(url))
-        yield url
-        return
-    from tests.conftest import _fresh_postgres_url
-
-    server = request.getfixturevalue("postgres")
-    url, name = _fresh_postgres_url(server)
-    if isinstance(server, str):
-        upgrade(make_engine(url))
-    yield url
-    admin = make_engine(server if isinstance(server, str) else server.url)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 @pytest.fixture
 async def second_chat(second_url: str, config: Config) -> AsyncIterator[Chat]:
     """A second bot, built like ``chat`` (same fake start time), on its own database."""
     engine = make_engine(second_url)
-    runtime = build_runtime(config, engine, FakeClock(), Keyring(engine, Kek.generate()))
-    runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
-    runtime.throttle = Throttle(rate=1e9, burst=10**9)
-    transport = MemoryTransport()
-    runtime.add_transport(transport)
-    yield Chat(runtime, transport)
+    yield memory_chat(engine, config, FakeClock())
     engine.dispose()
 
 
@@ -106,11 +69,6 @@ class Recorder:
 
         chat.runtime.handle = recording_handle  # type: ignore[method-assign]
         chat.transport.deliver = recording_deliver  # type: ignore[method-assign]
-
-
-def _alerts(chat: Chat) -> list[Alert]:
-    with Session(chat.core.engine) as session:
-        return list(session.exec(select(Alert).order_by(Alert.id)).all())
 
 
 async def _play(chat: Chat, situation: str, pin: str) -> Recorder:
@@ -163,8 +121,8 @@ async def test_duress_and_normal_checkins_leave_identical_hrd_chats(
         assert all("No open alerts." in status for status in statuses)
 
     # Only the duress run raised a duress alert, and it reached the partner and the coordinator.
-    assert not [a for a in _alerts(chat) if a.kind == "duress"]
-    (alarm,) = [a for a in _alerts(second_chat) if a.kind == "duress"]
+    assert not [a for a in alerts(chat) if a.kind == "duress"]
+    (alarm,) = [a for a in alerts(second_chat) if a.kind == "duress"]
     assert alarm.status == "open"
     second_chat.expect("paul", rf"DURESS ALERT #{alarm.id}: Amina checked in with their duress PIN")
     second_chat.expect("cora", rf"DURESS ALERT #{alarm.id}")
@@ -178,7 +136,7 @@ async def test_duress_and_normal_checkins_leave_identical_hrd_chats(
 @pytest.mark.parametrize("situation", ["missed", "missed-acked"])
 async def test_a_missed_alert_is_folded_into_the_duress_alert(chat: Chat, situation: str) -> None:
     await _play(chat, situation, DURESS_PIN)
-    missed, alarm = _alerts(chat)[:2]
+    missed, alarm = alerts(chat)[:2]
     assert (missed.kind, alarm.kind) == ("missed", "duress")
     assert missed.status == "resolved" and alarm.status == "open"
     # Partners are not told the HRD is safe: they are told the alert continues as the duress alert.
@@ -191,4 +149,4 @@ async def test_a_missed_alert_is_folded_into_the_duress_alert(chat: Chat, situat
     await chat.tick()
     chat.expect("cora", rf"DURESS ALERT #{alarm.id}.*Reminder \d+")
     await chat.say("cora", f"/resolve {alarm.id} spoke to the family")
-    assert [a.status for a in _alerts(chat)[:2]] == ["resolved", "resolved"]
+    assert [a.status for a in alerts(chat)[:2]] == ["resolved", "resolved"]

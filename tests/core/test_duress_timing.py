@@ -26,9 +26,7 @@ from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.throttle import Throttle
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
-from tests.core.test_checkins import trio
-from tests.core.test_duress_invisible import CHECKIN_PIN, DURESS_PIN, HRD, second_url  # noqa: F401
-from tests.core.test_sealing import pins
+from tests.support.people import CHECKIN_PIN, DURESS_PIN, HRD, pins, trio
 from tests.support.transcript import Chat
 
 ROUNDS = 7

@@ -11,7 +11,8 @@ from sqlmodel import Session, func, select
 import c2p_bot.core.housekeeping as housekeeping
 from c2p_bot.core.events import Priority
 from storage.models import Checkin, OutboxMessage, SeenEvent
-from tests.core.test_checkins import DAY, trio
+from tests.support.durations import DAY
+from tests.support.people import trio
 from tests.support.transcript import Chat
 
 

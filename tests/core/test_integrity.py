@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from c2p_bot.core.crypto import encode_public_key, generate_keypair
 from c2p_bot.core.integrity import seal_existing
 from storage.models import AuditEntry, Note, NoteCopy, OutboxMessage, Person, Secret
-from tests.core.test_checkins import trio
 from tests.support import people
+from tests.support.people import trio
 from tests.support.transcript import Chat
 
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from storage.models import Alert, Person
-from tests.core.test_checkins import DAY, HOUR, MINUTE, trio
-from tests.core.test_sealing import pins
 from tests.support import people
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import pins, trio
 from tests.support.transcript import Chat
 
 

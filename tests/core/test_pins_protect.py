@@ -15,9 +15,9 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from storage.models import Alert, CheckinClock, Person
-from tests.core.test_checkins import DAY, HOUR, trio
-from tests.core.test_sealing import pins
 from tests.support import people
+from tests.support.durations import DAY, HOUR
+from tests.support.people import pins, trio
 from tests.support.transcript import Chat
 
 CHECKIN_PIN, DURESS_PIN = "2468", "1357"

@@ -41,8 +41,7 @@ from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Alert, AlertRecipient, CheckinClock, Person
-from tests.core.test_checkins import trio
-from tests.core.test_sealing import pins
+from tests.support.people import pins, trio
 from tests.support.transcript import Chat
 
 CHECKIN_PIN, DURESS_PIN, WRONG_PIN = "2468", "1357", "9999"

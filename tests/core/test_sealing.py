@@ -11,8 +11,10 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import Alert, Note, NoteCopy, Person
-from tests.core.test_checkins import DAY, HOUR, MINUTE, alerts, trio
 from tests.support import people
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import pins, trio
+from tests.support.queries import alerts
 from tests.support.transcript import Chat
 
 CANARY_CHECKIN = "CANARY-checkin-7f3a9"
@@ -86,22 +88,6 @@ async def test_a_ciphertext_moved_to_another_row_fails_to_open_and_is_reported(c
         session.commit()
     await chat.say("paul", "/log 1")
     chat.expect("paul", r"failed its integrity check")
-
-
-async def pins(chat: Chat, user: str = "amina") -> None:
-    await chat.say(user, "/pin")
-    chat.expect(user, r"Choose a check-in PIN")
-    await chat.say(user, "12")
-    chat.expect(user, r"at least 4 digits")
-    await chat.say(user, "12ab")
-    chat.expect(user, r"digits only")
-    await chat.say(user, "2468")
-    chat.expect(user, r"duress PIN")
-    await chat.say(user, "2468")
-    chat.expect(user, r"must be different")
-    await chat.say(user, "1357")
-    chat.expect(user, r"Your PINs are set")
-    chat.skip(user)
 
 
 async def test_duress_checkin_looks_exactly_like_a_normal_one(chat: Chat) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from matching.assignment import assign, candidates, greedy_assign, total_score
 from matching.profiles import HrdProfile, PartnerProfile
 from matching.scoring import Weights, score
-from tests.matching.strategies import (
+from tests.support.matching_strategies import (
     WEIGHTS,
     brute_force,
     check_valid,

@@ -14,7 +14,7 @@ from scipy.optimize import linprog
 from matching.problem import split_by_kind
 from matching.scoring import Weights, score
 from matching.solver import solve
-from tests.matching.strategies import ALL_LANGUAGES, random_instance, tiny_candidates
+from tests.support.matching_strategies import ALL_LANGUAGES, random_instance, tiny_candidates
 
 
 def lp_optimum(base: np.ndarray, slots: list[np.ndarray]) -> float:

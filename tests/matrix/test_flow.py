@@ -8,18 +8,14 @@ import pytest
 from nio import DevicesResponse
 
 from c2p_bot.transports.matrix.cross_signing import CrossSigningSeeds, query_keys
-from tests.matrix.conftest import BotFactory, HumanFactory
-from tests.matrix.support import (
-    DAY,
-    HOUR,
-    MINUTE,
+from tests.support.cross_signing import assert_cross_signed
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.matrix import (
+    BotFactory,
     BotHarness,
-    Human,
-    onboard_coordinator,
-    onboard_hrd,
-    onboard_partner,
+    HumanFactory,
+    trio,
 )
-from tests.synapse.test_cross_signing import assert_cross_signed
 
 pytestmark = pytest.mark.synapse
 
@@ -29,23 +25,6 @@ async def bot_devices(bot: BotHarness) -> list[str]:
     response = await bot.transport.client.devices()
     assert isinstance(response, DevicesResponse), response
     return sorted(device.id for device in response.devices)
-
-
-async def trio(bot: BotHarness, make_human: HumanFactory) -> tuple[Human, Human, Human]:
-    """Cora (coordinator), Amina (HRD) and Paul (partner), each onboarded in their own DM; matched."""
-    cora = await make_human("cora", bot)
-    await onboard_coordinator(bot, cora, "Cora")
-    amina = await make_human("amina", bot)
-    await onboard_hrd(bot, amina, cora, "Amina")
-    paul = await make_human("paul", bot)
-    await onboard_partner(bot, paul, cora, "Paul")
-    await cora.ask("/match Amina Paul", r"asked Paul whether they will support Amina")
-    await paul.expect(r"Amina")
-    await paul.press("Accept")  # a match needs the partner's consent
-    await cora.expect(r"Matched Amina with Paul")
-    await paul.expect(r"matched with Amina")
-    await amina.expect(r"paired with Paul")
-    return cora, amina, paul
 
 
 async def restart_in_process(bot: BotHarness) -> None:

@@ -4,12 +4,6 @@ started again: same device, no new login, and a message sent while it was down i
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,54 +13,12 @@ from c2p_bot.config import load_config
 from c2p_bot.core.clock import SystemClock
 from c2p_bot.core.keyring import open_keyring
 from storage.engine import make_engine
-from tests.matrix.conftest import HumanFactory
-from tests.matrix.support import local_name
+from tests.support.botprocess import BotProcess
+from tests.support.matrix import HumanFactory, local_name
 from tests.synapse.helpers import DEFAULT_PASSWORD, client_config
 from tests.synapse.homeserver import SynapseServer
 
 pytestmark = pytest.mark.synapse
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class BotCommand:
-    def __init__(self, config: Path, log: Path, password: str) -> None:
-        self.config = config
-        self.log = log
-        self.password = password
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("C2P_")}
-        env["C2P_MATRIX_PASSWORD"] = self.password
-        with self.log.open("ab") as log:
-            command = [sys.executable, "-m", "c2p_bot", "run", "--config", str(self.config)]
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, env=env)
-
-    def kill(self) -> None:
-        assert self.process is not None and self.process.poll() is None, self.log.read_text()
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    async def wait_for_log(self, pattern: str, timeout: float = 60.0) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            match = re.search(pattern, self.log.read_text(errors="replace"))
-            if match:
-                return match
-            assert self.process is not None and self.process.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, self.log.read_text()
-            await asyncio.sleep(0.2)
-
 
 async def account_devices(client: AsyncClient) -> set[str]:
     response = await client.devices()
@@ -86,7 +38,7 @@ async def test_sigkill_and_restart_keep_the_device(
         f'store_path = "{tmp_path / "matrix-store"}"',
         "[logging]", 'level = "DEBUG"',
     ]) + "\n")
-    bot = BotCommand(config, tmp_path / "bot.log", DEFAULT_PASSWORD)
+    bot = BotProcess(config, tmp_path / "bot.log", env={"C2P_MATRIX_PASSWORD": DEFAULT_PASSWORD})
     # An observer logged in as the bot account, only to list the account's devices.
     observer = AsyncClient(synapse.base_url, bot_id, store_path=str(tmp_path), config=client_config())
     assert isinstance(await observer.login(DEFAULT_PASSWORD, device_name="observer"), LoginResponse)
@@ -100,6 +52,7 @@ async def test_sigkill_and_restart_keep_the_device(
         await cora.ask("UTC", r"all set")
         devices = await account_devices(observer)
 
+        assert bot.running, bot.log_text()
         bot.kill()  # no shutdown at all
         await cora.say("/help")  # written while the bot is down
         bot.start()

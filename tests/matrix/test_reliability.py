@@ -12,9 +12,8 @@ from sqlmodel import Session, func, select
 from c2p_bot.core.events import DELETE_MESSAGE, Outgoing
 from c2p_bot.transports.matrix.cross_signing import bootstrap_cross_signing
 from storage.models import AuditEntry, SeenEvent
-from tests.matrix.conftest import BotFactory, HumanFactory
-from tests.matrix.support import MINUTE, onboard_coordinator
-from tests.matrix.test_rooms import outbox_row, queue, raw_timeline
+from tests.support.durations import MINUTE
+from tests.support.matrix import BotFactory, HumanFactory, onboard_coordinator, outbox_row, queue, raw_timeline
 from tests.synapse.helpers import DEFAULT_PASSWORD, client_config
 
 pytestmark = pytest.mark.synapse

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -14,24 +13,20 @@ import pytest
 from nio import AsyncClient, RoomCreateResponse, RoomPreset
 from sqlmodel import Session, select
 
-from storage.models import Identity, OutboxMessage
-from tests.matrix.conftest import BotFactory, HumanFactory
-from tests.matrix.support import BotHarness, Human, onboard_coordinator
+from storage.models import Identity
+from tests.support.matrix import (
+    BotFactory,
+    BotHarness,
+    Human,
+    HumanFactory,
+    onboard_coordinator,
+    outbox_row,
+    queue,
+    raw_timeline,
+)
 from tests.synapse.helpers import MEGOLM, sync_until
 
 pytestmark = pytest.mark.synapse
-
-
-async def raw_timeline(client: AsyncClient, room_id: str) -> list[dict[str, Any]]:
-    """The room's events as the server holds them (not decrypted by nio)."""
-    path = f"/_matrix/client/v3/rooms/{quote(room_id)}/messages?dir=b&limit=200"
-    response = await client.send("GET", path, None, {"Authorization": f"Bearer {client.access_token}"})
-    try:
-        payload = json.loads(await response.text())
-    finally:
-        response.release()
-    assert response.status == 200, payload
-    return list(payload["chunk"])
 
 
 def bot_plain_messages(events: list[dict[str, Any]], bot: str) -> list[dict[str, Any]]:
@@ -123,14 +118,6 @@ async def registered_identity(bot: BotHarness, user_id: str) -> Identity:
         return session.exec(select(Identity).where(Identity.platform_user_id == user_id)).one()
 
 
-def queue(bot: BotHarness, chat_id: str, text: str, key: str, identity: Identity | None = None) -> None:
-    with bot.core.session() as session:
-        bot.core.outbox.to_chat(session, platform="matrix", chat_id=chat_id, text=text, now=bot.clock.now(),
-                                key=key, person_id=identity.person_id if identity else None,
-                                identity_id=identity.id if identity else None)
-        bot.core.commit(session)
-
-
 def forget_room(bot: BotHarness, user_id: str) -> Identity:
     """The identity only knows the user id (say its record came back from an old backup)."""
     with Session(bot.engine, expire_on_commit=False) as session:
@@ -139,22 +126,6 @@ def forget_room(bot: BotHarness, user_id: str) -> Identity:
         session.add(identity)
         session.commit()
     return identity
-
-
-def _settled(row: OutboxMessage) -> bool:
-    return row.delivered_at is not None or row.failed_at is not None
-
-
-async def outbox_row(bot: BotHarness, key: str, timeout: float = 15.0,
-                     until: Callable[[OutboxMessage], bool] = _settled) -> OutboxMessage:
-    """The outbox row once ``until`` holds (by default: delivered or failed for good)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with Session(bot.engine) as session:
-            row = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
-        if until(row) or time.monotonic() > deadline:
-            return row
-        await asyncio.sleep(0.1)
 
 
 async def test_message_to_a_user_id_uses_or_opens_an_encrypted_dm(

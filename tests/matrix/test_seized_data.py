@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.matrix.conftest import BotFactory, HumanFactory
-from tests.matrix.support import DAY, HOUR, MINUTE
-from tests.matrix.test_flow import trio
-from tests.reliability.report import figure
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.matrix import BotFactory, HumanFactory, trio
+from tests.support.report import figure
 
 pytestmark = pytest.mark.synapse
 

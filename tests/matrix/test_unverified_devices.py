@@ -9,8 +9,7 @@ from sqlmodel import Session, select
 
 from c2p_bot.transports.matrix.cross_signing import bootstrap_cross_signing
 from storage.models import AuditEntry, Invite
-from tests.matrix.conftest import BotFactory, HumanFactory
-from tests.matrix.support import onboard_coordinator, onboard_hrd
+from tests.support.matrix import BotFactory, HumanFactory, onboard_coordinator, onboard_hrd
 from tests.synapse.helpers import DEFAULT_PASSWORD, client_config
 
 

@@ -12,9 +12,9 @@ from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from c2p_bot.core.service import STRANGER_REPLY, UNKNOWN_COMMAND
 from storage.models import AuditEntry
-from tests.core.test_checkins import trio
-from tests.reliability.report import figure
 from tests.support import people
+from tests.support.people import trio
+from tests.support.report import figure
 from tests.support.transcript import Chat
 
 STATE_TABLES = ("person", "identity", "invite", "checkin_clock", "checkin", "match", "alert", "note",

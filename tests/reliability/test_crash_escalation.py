@@ -36,8 +36,8 @@ from c2p_bot.core.clock import SystemClock
 from c2p_bot.core.dispatcher import LEASE
 from storage.engine import make_engine
 from storage.models import Alert, CheckinClock, OutboxMessage
-from tests.reliability.botprocess import BotProcess, populate, write_config
-from tests.reliability.report import figure
+from tests.support.botprocess import BotProcess, populate, write_telegram_config
+from tests.support.report import figure
 from tests.telegram_api import FakeBotApi
 
 ALERTS_PER_TRIAL = 3
@@ -74,7 +74,7 @@ async def test_sigkill_around_escalations(tmp_path: Path, full: bool) -> None:
     trials = 200 if full else 20
     rng = random.Random(20261128)
     async with FakeBotApi() as api:
-        config_path = write_config(tmp_path, api)
+        config_path = write_telegram_config(tmp_path, api)
         hrds = populate(config_path, api, trials * ALERTS_PER_TRIAL)
         engine = make_engine(load_config(config_path, env={}).database.url)
         bot = BotProcess(config_path, tmp_path / "bot.log")

@@ -15,14 +15,14 @@ from c2p_bot.config import load_config
 from c2p_bot.core.clock import SystemClock
 from storage.engine import make_engine
 from storage.models import Alert, CheckinClock, Identity
-from tests.reliability.botprocess import BotProcess, populate, write_config
-from tests.reliability.report import figure
+from tests.support.botprocess import BotProcess, populate, write_telegram_config
+from tests.support.report import figure
 from tests.telegram_api import FakeBotApi
 
 
 async def test_deadline_passes_while_the_bot_is_down(tmp_path: Path) -> None:
     async with FakeBotApi() as api:
-        config_path = write_config(tmp_path, api)
+        config_path = write_telegram_config(tmp_path, api)
         (silent, _), (queued, _) = populate(config_path, api, 2)
         engine = make_engine(load_config(config_path, env={}).database.url)
         amina = api.user("amina")

@@ -4,10 +4,10 @@ HRD's chat receives (and the deletions) are identical; only the duress one raise
 
 from __future__ import annotations
 
-from tests.core.test_checkins import alerts, trio
-from tests.core.test_sealing import pins
-from tests.reliability.report import figure
 from tests.support import people
+from tests.support.people import pins, trio
+from tests.support.queries import alerts
+from tests.support.report import figure
 from tests.support.transcript import Chat
 
 

@@ -26,9 +26,9 @@ from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Alert, CheckinClock, OutboxMessage, Person
-from tests.core.test_checkins import trio
-from tests.reliability.report import figure
 from tests.support import people
+from tests.support.people import trio
+from tests.support.report import figure
 from tests.support.transcript import Chat
 
 

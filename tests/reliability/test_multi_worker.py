@@ -24,8 +24,8 @@ from c2p_bot.core.dispatcher import LEASE
 from c2p_bot.core.keyring import open_keyring
 from storage.engine import make_engine
 from storage.models import Alert, CheckinClock, Identity, Match, OutboxMessage, Person
-from tests.conftest import _fresh_postgres_url
-from tests.reliability.report import figure
+from tests.support.databases import fresh_postgres_url
+from tests.support.report import figure
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,7 +74,7 @@ def message_keys(rows: list[dict[str, object]]) -> list[str]:
 @pytest.mark.postgres
 def test_two_processes_one_database_each_alert_once(postgres: object, tmp_path: Path, full: bool) -> None:
     hrds = 1000
-    url, _name = _fresh_postgres_url(postgres)  # type: ignore[arg-type]
+    url, _name = fresh_postgres_url(postgres)  # type: ignore[arg-type]
     from storage.migrate import upgrade
 
     upgrade(make_engine(url))

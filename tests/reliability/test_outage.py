@@ -24,7 +24,7 @@ from c2p_bot.transports.telegram import TELEGRAM_PACING
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import CheckinClock, Identity, Match, OutboxMessage, Person
-from tests.reliability.report import figure
+from tests.support.report import figure
 from tests.telegram.support import TelegramBot
 from tests.telegram_api import FakeBotApi
 

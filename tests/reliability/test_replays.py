@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlmodel import Session, func, select
 
 from storage.models import Checkin, CheckinClock
-from tests.core.test_checkins import trio
-from tests.reliability.report import figure
+from tests.support.people import trio
+from tests.support.report import figure
 from tests.support.transcript import Chat
 
 

@@ -20,9 +20,9 @@ from c2p_bot.core.throttle import Throttle
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.conftest import _fresh_postgres_url
-from tests.core.test_checkins import trio
-from tests.reliability.report import figure
+from tests.support.databases import fresh_postgres_url
+from tests.support.people import trio
+from tests.support.report import figure
 from tests.support.transcript import Chat
 
 CANARIES = ["CANARY-note-51d2", "CANARY-panic-0b7e", "CANARY-log-99fa", "CANARY-resolve-c3d1", "583920", "604172"]
@@ -57,7 +57,7 @@ async def test_no_canary_in_any_file_or_dump(tmp_path: Path, backend: str, reque
         url = f"sqlite:///{tmp_path / 'c2p.db'}"
     else:
         postgres = request.getfixturevalue("postgres")
-        url, _ = _fresh_postgres_url(postgres)
+        url, _ = fresh_postgres_url(postgres)
     config = parse_config({"database": {"url": url}, "crypto": {"key_file": str(tmp_path / "keys" / "kek")}},
                           env={})
     engine = make_engine(url)

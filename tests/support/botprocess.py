@@ -1,8 +1,15 @@
-"""The bot as a separate process (``python -m c2p_bot run --config …``) for crash tests."""
+"""The bot as a separate process (``python -m c2p_bot run --config …``): started, killed, restarted.
+
+One harness for every test that runs the real command (tests/reliability crash and outage
+scenarios, tests/matrix/test_process.py). ``write_telegram_config`` and ``populate`` set up the
+Telegram scenarios against the fake Bot API.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,7 +30,73 @@ from tests.telegram_api import FakeBotApi
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_config(tmp: Path, api: FakeBotApi, **checkins: str) -> Path:
+class BotProcess:
+    """``c2p-bot run --config CONFIG`` with its output in ``log``, without the caller's ``C2P_*``
+    variables (``env`` adds some back, e.g. a password)."""
+
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.log = log
+        self.env = env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("C2P_")} | self.env
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "c2p_bot", "run", "--config", str(self.config)],
+                                            cwd=ROOT, stdout=log, stderr=log, env=env)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL (no shutdown at all), if it is running."""
+        if self.running:
+            assert self.process is not None
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it has not stopped within 20 s."""
+        if self.running:
+            assert self.process is not None
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def terminate(self, within: float) -> tuple[int | None, float]:
+        """SIGTERM; the exit code (None if still running after ``within`` s, then killed) and
+        how long it took."""
+        assert self.process is not None
+        sent = time.monotonic()
+        self.process.terminate()
+        try:
+            code: int | None = self.process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            code = None
+            self.kill()
+        return code, time.monotonic() - sent
+
+    async def wait_for_log(self, pattern: str, timeout: float = 60.0) -> re.Match[str]:
+        """The first match of ``pattern`` in the log; fails if the process exits or time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(pattern, self.log_text())
+            if match:
+                return match
+            assert self.running, self.log_text()[-3000:]
+            assert time.monotonic() < deadline, f"no {pattern!r} in the log: {self.log_text()[-3000:]}"
+            await asyncio.sleep(0.2)
+
+
+def write_telegram_config(tmp: Path, api: FakeBotApi, **checkins: str) -> Path:
+    """A config for a bot on the fake Bot API ``api``, its database and key file under ``tmp``."""
     settings = {"sweep_interval": "1s", "ack_timeout": "1h", **checkins}
     lines = [
         "[database]", f'url = "sqlite:///{tmp / "c2p.db"}"',
@@ -64,46 +137,3 @@ def populate(config_path: Path, api: FakeBotApi, hrds: int) -> list[tuple[int, s
     engine.dispose()
     partner_user.send_text("hello")  # Telegram bots may only write to users who wrote first
     return out
-
-
-class BotProcess:
-    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
-        self.config = config
-        self.log = log
-        self.env = env or {}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("C2P_")} | self.env
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "c2p_bot", "run", "--config", str(self.config)],
-                                            cwd=ROOT, stdout=log, stderr=log, env=env)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def terminate(self, within: float) -> tuple[int | None, float]:
-        """SIGTERM; the exit code (None if still running after ``within`` s, then killed) and
-        how long it took."""
-        assert self.process is not None
-        sent = time.monotonic()
-        self.process.terminate()
-        try:
-            code: int | None = self.process.wait(timeout=within)
-        except subprocess.TimeoutExpired:
-            code = None
-            self.kill()
-        return code, time.monotonic() - sent

@@ -55,3 +55,42 @@ async def partner(chat: Chat, user: str = "paul", *, by: str = "cora", kind: str
                  capacity, timezone):
         await chat.say(user, text)
     chat.expect(user, r"all set")
+
+
+HRD = "amina"
+CHECKIN_PIN, DURESS_PIN = "2468", "1357"
+
+
+async def trio(chat: Chat, *, match: bool = True) -> None:
+    """Cora (coordinator), Amina (HRD), Paul (partner, lawyer); matched unless told not to.
+
+    Everything the three were told while joining is marked read.
+    """
+    await coordinator(chat)
+    await hrd(chat)
+    await partner(chat)
+    if match:
+        await chat.say("cora", "/match Amina Paul")
+        await chat.press("paul", "Accept")  # a match needs the partner's consent
+        chat.expect("cora", r"Matched Amina with Paul")
+        chat.expect("paul", r"matched with Amina")
+        chat.expect("amina", r"paired with Paul")
+    for user in ("cora", "amina", "paul"):
+        chat.skip(user)
+
+
+async def pins(chat: Chat, user: str = HRD) -> None:
+    """``user`` sets check-in PIN ``CHECKIN_PIN`` and duress PIN ``DURESS_PIN`` (past the checks)."""
+    await chat.say(user, "/pin")
+    chat.expect(user, r"Choose a check-in PIN")
+    await chat.say(user, "12")
+    chat.expect(user, r"at least 4 digits")
+    await chat.say(user, "12ab")
+    chat.expect(user, r"digits only")
+    await chat.say(user, CHECKIN_PIN)
+    chat.expect(user, r"duress PIN")
+    await chat.say(user, CHECKIN_PIN)
+    chat.expect(user, r"must be different")
+    await chat.say(user, DURESS_PIN)
+    chat.expect(user, r"Your PINs are set")
+    chat.skip(user)

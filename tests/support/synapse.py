@@ -1,4 +1,5 @@
-"""Fixtures for tests that need a real Synapse homeserver.
+"""Fixtures for tests that need a real Synapse homeserver (re-exported by the conftest.py of
+tests/synapse and tests/matrix, and imported by the tests elsewhere that need them).
 
 The ``synapse`` fixture starts one server per test session. If it can't be
 installed or started (``SynapseUnavailable``), tests fail under CI (any

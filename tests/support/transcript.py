@@ -6,8 +6,16 @@ import itertools
 import re
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
+
+from c2p_bot.app import build_runtime
+from c2p_bot.config import Config
+from c2p_bot.core.clock import FakeClock
+from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, Kek
 from c2p_bot.core.events import Incoming
+from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.runtime import Runtime
+from c2p_bot.core.throttle import Throttle
 from c2p_bot.transports.memory import Delivered, MemoryTransport
 
 _ids = itertools.count(1)
@@ -88,3 +96,13 @@ class Chat:
 
     def dump(self, user: str, start: int = 0) -> str:
         return "\n---\n".join(m.text for m in self.transport.inbox[user][start:]) or "(nothing)"
+
+
+def memory_chat(engine: Engine, config: Config, clock: FakeClock) -> Chat:
+    """A bot on ``engine`` talking through a memory transport, with fast PIN hashing and no throttle."""
+    runtime = build_runtime(config, engine, clock, Keyring(engine, Kek.generate()))
+    runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
+    runtime.throttle = Throttle(rate=1e9, burst=10**9)  # transcripts type fast; tests/reliability floods
+    transport = MemoryTransport()
+    runtime.add_transport(transport)
+    return Chat(runtime, transport)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from nio import MegolmEvent, RoomMessageText
 
-from tests.synapse.conftest import MatrixClientFactory
+from tests.support.synapse import MatrixClientFactory
 from tests.synapse.helpers import (
     create_encrypted_dm,
     join,
