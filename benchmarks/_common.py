@@ -232,7 +232,7 @@ def person_row(pid: int, role: str, now: datetime, rng: random.Random, kind: str
         "ui_language": "en", "timezone": rng.choice(ZONES), "country": rng.choice(COUNTRIES),
         "languages": "en", "expertise": "", "wants": "", "regions": "", "capacity": 20, "available": True,
         "created_at": now, "public_key": None, "wrapped_private_key": None, "key_mode": "custodial",
-        "pin_hash": None, "duress_hash": None, "transport_warning_sent": True,
+        "pin_hash": None, "duress_hash": None,
     }
 
 

@@ -50,7 +50,6 @@ class Person(SQLModel, table=True):
     key_mode: str = Field(default="custodial", max_length=16)  # custodial | own
     pin_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     duress_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
-    transport_warning_sent: bool = Field(default=False)
     notes_over_telegram: bool = Field(default=False)  # notes written on Matrix may be shown on Telegram
     mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # c2p_bot.core.integrity
 
