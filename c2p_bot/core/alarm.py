@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDLE_RETRY = timedelta(seconds=1)  # something stays due but nothing could be done: look again soon
+REARM_COALESCE = 0.05  # seconds: messages within this share one read of the next deadline
 
 
 class AlarmClock:
@@ -43,6 +44,8 @@ class AlarmClock:
         self._passing = False
         self._again = False
         self._armed_at: datetime | None = None
+        self._rearm_wanted = False
+        self._rearming = False
         self.passes = 0
 
     def start(self) -> None:
@@ -86,24 +89,34 @@ class AlarmClock:
             self._arm(moment)
 
     def rearm(self) -> None:
-        """A message was handled: it may have moved a deadline earlier; re-read (off the loop)."""
+        """A message was handled: it may have moved a deadline earlier; re-read (off the loop).
+        Reads are coalesced: a burst of messages costs one read per ``REARM_COALESCE``."""
         if not self.scheduler.running:
             return
         if self._passing:
             self._again = True
             return
-        self.runtime.spawn(self._rearm())
+        self._rearm_wanted = True
+        if not self._rearming:
+            self._rearming = True
+            self.runtime.spawn(self._rearm())
 
     async def _rearm(self) -> None:
         try:
-            moment = await self.runtime.on_clock(self.sweeper.next_wakeup)
-        except Exception:
-            log.exception("could not read the next deadline; the interval job still runs")
-            return
-        if self._passing:
-            self._again = True
-            return
-        self._arm(moment)
+            while self._rearm_wanted:
+                await asyncio.sleep(REARM_COALESCE)
+                self._rearm_wanted = False
+                try:
+                    moment = await self.runtime.on_clock(self.sweeper.next_wakeup)
+                except Exception:
+                    log.exception("could not read the next deadline; the interval job still runs")
+                    return
+                if self._passing:
+                    self._again = True
+                    return
+                self._arm(moment)
+        finally:
+            self._rearming = False
 
     def _arm(self, moment: datetime | None) -> None:
         """Set the one-shot wake-up to ``moment`` unless an earlier one is still ahead."""

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -23,6 +24,8 @@ from c2p_bot.core.service import Core
 from c2p_bot.core.throttle import Throttle
 
 log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL = 0.001  # seconds
 
 Job = Callable[[], Awaitable[None]]
 T = TypeVar("T")
@@ -141,6 +144,9 @@ class Runtime:
         # run: keep it out of the cyclic GC's full collections, which otherwise pause alerts.
         gc.collect()
         gc.freeze()
+        # The loop shares the interpreter with the core, clock and sender threads: a shorter
+        # switch interval (5 ms by default) bounds how long it waits for the GIL after a wake-up.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         for hook in self.on_start:
             hook()
         for dispatcher in self.dispatchers.values():
