@@ -53,5 +53,6 @@ async def test_unmatching_removes_an_ex_partners_access_at_once(chat: Chat) -> N
     chat.expect("paul", r"No open alerts")
     chat.clock.advance(DAY)  # steps and repeats go on, without the ex-partner
     await chat.tick()
+    chat.expect("cora", r"Unmatched Amina and Paul\.")
     chat.expect("cora", r"ALERT #1: Amina missed")
     chat.expect_nothing("paul")

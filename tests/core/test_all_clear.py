@@ -94,10 +94,12 @@ async def test_button_then_pin_resolves_a_missed_alert_and_a_wrong_one_does_not(
     await missed(chat)
     await chat.say("amina", "/checkin", button=True)  # the reminder's "I'm safe" button
     await chat.say("amina", "0000")
+    chat.expect("amina", r"Your check-ins need your PIN: send it now,")
     chat.expect("amina", r"PIN is not right")
     assert alerts(chat)[0].status == "open" and checkins(chat) == 0
     await chat.say("amina", "/checkin", button=True)
     await chat.say("amina", DURESS_PIN)
+    chat.expect("amina", r"Your check-ins need your PIN: send it now,")
     chat.expect("amina", r"Checked in\. Thank you")
     assert [a.kind for a in alerts(chat)] == ["missed", "duress"]
     assert alerts(chat)[1].status == "open"
@@ -124,6 +126,7 @@ async def test_attempt_limit_refuses_without_hashing_and_alarms_once(
     await chat.say("amina", f"/checkin {CHECKIN_PIN}")
     chat.expect("amina", r"Too many wrong PINs")
     await chat.say("amina", "/pause 3d")
+    chat.expect("amina", r"Send your check-in PIN to confirm\. Nothing")
     await chat.say("amina", CHECKIN_PIN)
     chat.expect("amina", r"Too many wrong PINs")
     assert calls["n"] == 0

@@ -102,6 +102,7 @@ async def test_a_reader_with_no_key_is_skipped_and_reported(chat: Chat) -> None:
     chat.expect("amina", r"Alarm raised")
     chat.expect("paul", rf"PANIC ALERT.*{NOTE_PANIC}")
     chat.expect("pete", r"PANIC ALERT")
+    chat.expect("cora", r"🚨 PANIC ALERT #1: Amina raised the alarm at")
     chat.expect("cora", r"Pete.*unusable|no key")
 
 

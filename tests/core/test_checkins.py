@@ -170,6 +170,7 @@ async def test_pause_limits_and_resume(chat: Chat) -> None:
     await chat.say("amina", "/status")
     chat.expect("amina", r"paused until")
     await chat.say("amina", "/resume")
+    chat.expect("amina", r"Check-ins are paused until 2026-03-01 14:00")
     chat.expect("amina", r"back on")
     assert clock_of(chat).state == "ok"
 
@@ -199,6 +200,7 @@ async def test_daily_schedule_across_daylight_saving_changes(chat: Chat) -> None
     assert clock_of(chat).next_due == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST
     chat.clock.set(datetime(2026, 3, 29, 6, 50, tzinfo=UTC))
     await chat.say("amina", "/checkin")
+    chat.expect("amina", r"Schedule saved: daily at 09:00")
     chat.expect("amina", r"due 2026-03-30 09:00 CEST")
     assert clock_of(chat).next_due == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
     chat.clock.set(datetime(2026, 10, 24, 7, 30, tzinfo=UTC))  # the day before autumn fall-back
@@ -206,6 +208,7 @@ async def test_daily_schedule_across_daylight_saving_changes(chat: Chat) -> None
     assert clock_of(chat).next_due == datetime(2026, 10, 25, 8, 0, tzinfo=UTC)  # 09:00 CET
     chat.clock.set(datetime(2026, 10, 25, 9, 0 + 59, tzinfo=UTC))  # missed: due 08:00 + grace 1h
     await chat.tick()
+    chat.expect("paul", r"Amina changed their check-in schedule: daily")
     chat.expect("paul", r"missed a check-in due 2026-10-25 08:00 GMT")
 
 
@@ -227,14 +230,17 @@ async def test_partners_and_coordinators_alert_commands(chat: Chat) -> None:
     await chat.say("jo", "/alerts")
     chat.expect("jo", r"No open alerts")
     await chat.say("paul", "/alerts")
+    chat.expect("paul", r"🚨 ALERT #1: Amina missed a check-in due")
     chat.expect("paul", r"#1 missed — Amina — .* — OPEN")
     for args in ("", "x", "99", "1" * 30):
         await chat.say("paul", f"/ack {args}")
         chat.expect("paul", r"Usage: /ack ID|no alert")
     await chat.say("paul", "/ack 1")
     await chat.say("paul", "/log 1 called her sister, no answer")
+    chat.expect("paul", r"You acknowledged alert #1 about Amina\.")
     chat.expect("paul", r"Added to the logbook of alert #1")
     await chat.say("cora", "/log 1")
+    chat.expect("cora", r"Paul acknowledged alert #1 about Amina\.")
     chat.expect("cora", r"Logbook of alert #1:.*Paul: called her sister, no answer")
     await chat.say("cora", "/resolve 1 she is safe, phone was broken")
     chat.expect("cora", r"Alert #1 about Amina is resolved")
@@ -257,6 +263,9 @@ async def test_match_and_unmatch_by_alias(chat: Chat) -> None:
     chat.expect("cora", r"already matched")
     await chat.say("cora", "/unmatch Amina Paul")
     chat.expect("cora", r"Unmatched")
+    chat.expect("paul", r"Offer #1: would you support Amina, a human")
+    chat.expect("paul", r"Thank you for accepting offer #1\.")
+    chat.expect("paul", r"You are now matched with Amina \(KE\)\. You")
     chat.expect("paul", r"pairing with Amina has ended")
     await chat.say("cora", "/unmatch Amina Paul")
     chat.expect("cora", r"are not matched")

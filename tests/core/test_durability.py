@@ -160,6 +160,7 @@ async def test_a_burst_of_missed_deadlines_is_claimed_in_bounded_batches(
     await chat.tick()
     assert batches == [3, 3, 1]
     assert len(alerts(chat)) == 7
+    chat.expect("cora", r"No partner fits Hrd6's need for a lawyer")
     digest = chat.expect("cora", r"ALERT #\d+: Hrd\d missed a check-in")  # one message lists all
     for i in range(7):
         assert re.search(rf"ALERT #\d+: Hrd{i} missed a check-in", digest.text)

@@ -31,6 +31,7 @@ async def test_forgotten_hrds_alert_number_is_not_reused(chat: Chat) -> None:
     await people.partner(chat)
     for hrd in ("Amina", "Bea"):
         await chat.say("cora", f"/match {hrd} Paul")
+        chat.expect("cora", rf"I asked Paul whether they will support {hrd}")
         await chat.press("paul", "Accept")
         chat.expect("cora", rf"Matched {hrd} with Paul")
     for user in ("cora", "amina", "bea", "paul"):

@@ -7,8 +7,6 @@ gets nothing, and every coordinator is told (once).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import text
 from sqlmodel import Session, select
 
@@ -16,10 +14,10 @@ from c2p_bot.core.crypto import encode_public_key, generate_keypair
 from c2p_bot.core.integrity import seal_existing
 from storage.models import AuditEntry, Note, NoteCopy, OutboxMessage, Person, Secret
 from tests.support import people
+from tests.support.durations import DAY, HOUR, MINUTE
 from tests.support.people import trio
 from tests.support.transcript import Chat
 
-DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 TOLD = r"Integrity check failed"
 
 
@@ -71,6 +69,7 @@ async def test_a_missing_mac_after_sealing_is_refused(chat: Chat) -> None:
     tamper(chat, "UPDATE identity SET chat_id = 'mallory', mac = NULL WHERE platform_user_id = 'paul'")
     await chat.say("amina", "/panic")
     chat.expect_nothing("mallory")
+    chat.expect("cora", r"PANIC ALERT #1: Amina raised the alarm")  # the alarm first, then the report
     chat.expect("cora", TOLD)
 
 

@@ -5,8 +5,6 @@ Transcripts on SQLite and PostgreSQL, with a fake clock. Offers lapse after 12h 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlmodel import Session, col, select
 
@@ -16,9 +14,9 @@ from c2p_bot.core.service import UNKNOWN_COMMAND
 from matching.assignment import assign, greedy_assign, total_score
 from storage.models import AuditEntry, Match, Person, Proposal
 from tests.support import people
+from tests.support.durations import DAY, HOUR, MINUTE
 from tests.support.transcript import Chat
 
-DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 TIMEOUT = 12 * HOUR
 
 
@@ -115,6 +113,7 @@ async def test_decline_proposes_the_next_candidate_and_excludes_the_pair(chat: C
     chat.expect("paul", r"Offer #1")
     await chat.say("paul", "/decline 1 travelling all month")
     chat.expect("paul", r"You declined offer #1\. Thank you")
+    chat.expect("cora", r"Approved proposal #1: I asked Paul whether")
     chat.expect("cora", r"Paul declined offer #1 \(Amina, lawyer\); looking for the next candidate\.\n"
                         r"Their reason: travelling all month")
     chat.expect("cora", r"New proposal #2: Amina ↔ Lena \(lawyer\): covers Eastern Africa; expertise 1 of 1: "
@@ -128,6 +127,7 @@ async def test_decline_proposes_the_next_candidate_and_excludes_the_pair(chat: C
                                (2, "Amina", "Lena", "engine", "pending")]
     await chat.press("cora", "Approve")
     await chat.press("lena", "Accept")
+    chat.expect("cora", r"Approved proposal #2: I asked Lena whether")
     chat.expect("cora", r"Matched Amina with Lena")
     assert [e.action for e in audit_actions(chat)].count("offer_declined") == 1
 
@@ -159,6 +159,7 @@ async def test_offer_lapses_then_the_next_candidate_is_proposed(chat: Chat) -> N
     chat.expect("lena", r"Offer #2 has lapsed")
     assert proposals(chat)[1][4] == "offered" and active_matches(chat) == []
     await chat.tick()
+    chat.expect("cora", r"Approved proposal #2: I asked Lena whether")
     chat.expect("cora", r"Offer #2 \(Amina ↔ Lena, lawyer\) lapsed")
     chat.expect("cora", r"No partner fits Amina's need for a lawyer right now")
     assert [p[4] for p in proposals(chat)] == ["expired", "expired"]
@@ -206,8 +207,11 @@ async def test_manual_match_waits_for_the_partners_consent(chat: Chat) -> None:
     await chat.say("cora", "/resolve 1")
 
     await chat.press("paul", "Accept")
+    chat.expect("paul", r"Thank you for accepting offer #1\.")
     chat.expect("paul", r"matched with Amina")
+    chat.expect("amina", r"Alarm raised \(alert #1\)\. Your partners and")
     chat.expect("amina", r"paired with Paul")
+    chat.expect("cora", r"Alert #1 about Amina is resolved\. Thank you\.")
     chat.expect("cora", r"Matched Amina with Paul")
     await chat.say("cora", "/match Amina Paul")
     chat.expect("cora", r"already matched")
@@ -258,6 +262,8 @@ async def test_propose_finds_the_exact_optimum_where_greedy_falls_short(chat: Ch
     assert total_score(best) > total_score(greedy) and len(greedy) == 1
 
     await chat.say("cora", "/propose")
+    chat.expect("cora", r"New proposal #2: Amina ↔ Quinn \(lawyer\):")
+    chat.expect("cora", r"New proposal #3: Bibi ↔ Paul \(lawyer\):")
     chat.expect("cora", r"2 new, 0 unchanged, 1 replaced")
     assert proposals(chat) == [(1, "Amina", "Paul", "engine", "superseded"),
                                (2, "Amina", "Quinn", "engine", "pending"),
@@ -287,6 +293,7 @@ async def test_bad_ids_and_wrong_roles_change_nothing(chat: Chat) -> None:
         await chat.say("paul", command)
         chat.expect("paul", reply)
     await chat.say("cora", "/approve 1")
+    chat.expect("cora", r"Approved proposal #1: I asked Paul whether")
     chat.expect("paul", r"Offer #1")
     for command in ("/accept 1", "/decline 1 not mine"):  # the offer is Paul's, not Lena's
         await chat.say("lena", command)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,10 @@ from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.models import Identity, Note, Person
 from tests.support import people
+from tests.support.durations import DAY, HOUR, MINUTE
+from tests.support.people import trio
 from tests.support.transcript import Chat
 
-DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 SECRET = "hiding at the cousin's place"
 
 
@@ -59,9 +59,10 @@ async def setup(nets: Platforms, *, partner: str = "paul") -> None:
     code = await people.invite_via(tg, "cora", "hrd")
     for text in (f"/start {code}", "Amina", "KE", "en", "lawyer", "land-rights", "Africa/Nairobi"):
         await mx.say("amina", text)
-    mx.expect("amina", r"all set")
+    mx.expect("amina", r"all set", skipping=True)  # past the onboarding questions
     await people.partner(tg, partner)
     await tg.say("cora", f"/match Amina {partner.capitalize()}")
+    tg.expect("cora", rf"I asked {partner.capitalize()} whether they will support Amina")
     await tg.press(partner, "Accept")
     tg.expect("cora", r"Matched Amina")
     for chat in (tg, mx):
@@ -114,6 +115,7 @@ async def test_the_hrd_may_allow_notes_over_telegram(nets: Platforms) -> None:
     await setup(nets)
     await nets.matrix.say("amina", "/profile notes_over_telegram=yes")
     nets.matrix.expect("amina", r"Saved: notes_over_telegram")
+    nets.telegram.expect("paul", r"🔓 Amina now allows their notes written on Matrix")  # told at once
     await nets.matrix.say("amina", "/profile")
     nets.matrix.expect("amina", r"notes_over_telegram: yes")
     await nets.matrix.say("amina", f"/checkin {SECRET}")
@@ -169,11 +171,7 @@ async def test_own_key_reader_on_telegram_gets_armour_that_decrypt_opens(nets: P
 async def test_telegram_note_still_reaches_telegram_readers(nets: Platforms) -> None:
     """A note written on Telegram goes to Telegram readers as before (nothing to protect more)."""
     tg = nets.telegram
-    await people.coordinator(tg)
-    await people.hrd(tg)
-    await people.partner(tg)
-    await tg.say("cora", "/match Amina Paul")
-    await tg.press("paul", "Accept")
+    await trio(tg)  # everyone on Telegram
     await tg.say("amina", f"/checkin {SECRET}")
     tg.clock.advance(DAY + HOUR + MINUTE)
     await nets.tick()

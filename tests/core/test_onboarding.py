@@ -52,6 +52,7 @@ async def test_hrd_onboarding_validates_every_answer(chat: Chat) -> None:
     await chat.say("amina", f"/start {code}")
     chat.expect("amina", r"human rights defender")
     await chat.say("amina", "Amina")
+    chat.expect("amina", r"What should we call you\? Choose an alias\.")
     chat.expect("amina", r"Which country.*two-letter ISO code")
     await chat.say("amina", "Kenya")
     chat.expect("amina", r"doesn't look right.*two-letter")
@@ -83,6 +84,7 @@ async def test_partner_onboarding_with_kind_from_invite(chat: Chat) -> None:
     code = await people.invite_via(chat, "cora", "partner journalist")
     await chat.say("jo", f"/start {code}")
     chat.expect("jo", r"joining as a partner")
+    chat.expect("jo", r"What should we call you\? Choose an alias\.")
     for answer, next_question in (("Jo", r"countries or regions"), ("KE, Eastern Africa", r"languages"),
                                   ("en", r"areas of work"), ("press-freedom", r"How many"),
                                   ("many", r"number from 0 to 50"), ("4", r"time zone"),
@@ -99,6 +101,8 @@ async def test_alias_must_be_unique(chat: Chat) -> None:
     code = await people.invite_via(chat, "cora", "hrd")
     await chat.say("amina", f"/start {code}")
     await chat.say("amina", "cora")
+    chat.expect("amina", r"Welcome to Connect2Protect\. You are joining")
+    chat.expect("amina", r"What should we call you\? Choose an alias\.")
     chat.expect("amina", r"already taken")
 
 
@@ -107,6 +111,8 @@ async def test_commands_during_onboarding_repeat_the_question(chat: Chat) -> Non
     code = await people.invite_via(chat, "cora", "hrd")
     await chat.say("amina", f"/start {code}")
     await chat.say("amina", "/people")
+    chat.expect("amina", r"Welcome to Connect2Protect\. You are joining")
+    chat.expect("amina", r"What should we call you\? Choose an alias\.")
     chat.expect("amina", r"finish setting you up.*alias")
     await chat.say("amina", "/help")
     chat.expect("amina", r"being set up")
@@ -142,6 +148,9 @@ async def test_restart_in_the_middle_of_onboarding_resumes(chat: Chat, db_url: s
     await chat.say("amina", f"/start {code}")
     await chat.say("amina", "Amina")
     await chat.say("amina", "KE")
+    chat.expect("amina", r"Welcome to Connect2Protect\. You are joining")
+    chat.expect("amina", r"What should we call you\? Choose an alias\.")
+    chat.expect("amina", r"Which country do you work in\?")
     chat.expect("amina", r"languages")
     # A brand-new process on the same database.
     engine = make_engine(db_url)
@@ -153,6 +162,8 @@ async def test_restart_in_the_middle_of_onboarding_resumes(chat: Chat, db_url: s
     again.expect("amina", r"paired with")
     for text in ("lawyer", "detention", "UTC"):
         await again.say("amina", text)
+    again.expect("amina", r"Which areas of work fit you\?")
+    again.expect("amina", r"Which time zone are you in\?")
     again.expect("amina", r"all set, Amina")
     engine.dispose()
 
@@ -177,6 +188,7 @@ async def _partner_picks_kind(chat: Chat, code: str) -> None:
     """A partner whose invite names no kind: the bot asks for it, with buttons, and insists."""
     await chat.say("pia", f"/start {code}")
     chat.expect("pia", r"joining as a partner")
+    chat.expect("pia", r"What should we call you\? Choose an alias\.")
     await chat.say("pia", "Pia")
     message = chat.expect("pia", r"MP, a lawyer or a journalist.*Choose one of: mp, lawyer, journalist")
     assert [label for label, _ in message.buttons[0]] == ["mp", "lawyer", "journalist"]

@@ -43,6 +43,7 @@ async def test_notes_over_telegram_needs_the_pin(chat: Chat) -> None:
         assert not session.exec(select(Person).where(Person.alias == "Amina")).one().notes_over_telegram
     await chat.say("amina", "/profile notes_over_telegram=yes")
     await chat.say("amina", "2468")
+    chat.expect("amina", r"Send your check-in PIN to confirm\. Nothing")
     chat.expect("amina", r"Saved: notes_over_telegram")
     with Session(chat.core.engine) as session:
         assert session.exec(select(Person).where(Person.alias == "Amina")).one().notes_over_telegram

@@ -57,6 +57,7 @@ async def test_pause_needs_the_pin_and_is_told_to_partners_and_coordinators(chat
     chat.expect_nothing("paul")
     await chat.say("amina", "/pause 14d")
     await chat.say("amina", CHECKIN_PIN)
+    chat.expect("amina", r"Send your check-in PIN to confirm\. Nothing")
     chat.expect("amina", r"Check-ins are paused until")
     assert clock_of(chat).state == "paused"
     assert len(chat.transport.deleted) == 2  # both PIN messages
@@ -76,6 +77,8 @@ async def test_pause_with_the_duress_pin_pauses_like_the_real_one_and_raises_the
     await chat.say("amina", "/resume")
     chat.skip("amina")
     chat.skip("paul")
+    chat.expect("cora", r"Amina paused their check-ins until")
+    chat.expect("cora", r"Amina resumed their check-ins\. Next check-in")
     await chat.say("amina", "/pause 3d")
     await chat.say("amina", DURESS_PIN)
     duress = [(m.text, m.buttons, m.priority) for m in chat.unread("amina")]
@@ -92,6 +95,7 @@ async def test_three_wrong_pins_at_a_prompt_raise_the_wrong_pin_alarm(chat: Chat
     for _ in range(3):
         await chat.say("amina", "/forget confirm")
         await chat.say("amina", "5555")
+        chat.expect("amina", r"Send your check-in PIN to confirm\. Nothing")
         chat.expect("amina", r"PIN is not right\. Nothing was changed")
     assert [a.kind for a in alerts(chat)] == ["wrong_pin"]
     assert person(chat, "Amina") is not None
@@ -115,9 +119,11 @@ async def test_longer_schedule_needs_the_pin_and_tighter_one_never_postpones(cha
     await chat.say("amina", "/schedule every 12h")
     chat.expect("amina", r"Schedule saved")
     assert clock_of(chat).next_due <= due
+    chat.expect("paul", r"Amina changed their check-in schedule: daily")
     chat.expect("paul", r"Amina changed their check-in schedule: every 12h")
     await chat.say("amina", "/schedule every 30d grace 7d")
     await chat.say("amina", CHECKIN_PIN)
+    chat.expect("amina", r"Send your check-in PIN to confirm\. Nothing")
     chat.expect("amina", r"Schedule saved: every 30d, grace 7d")
     clock = clock_of(chat)
     assert (clock.interval_s, clock.grace_s) == (30 * 86400, 7 * 86400)
@@ -141,6 +147,7 @@ async def test_forget_with_the_duress_pin_looks_done_but_keeps_the_protection(ch
     await setup(chat)
     await chat.say("amina", "/forget confirm")
     await chat.say("amina", DURESS_PIN)
+    chat.expect("amina", r"Send your check-in PIN to confirm\. Nothing")
     chat.expect("amina", r"Your data has been erased")
     await chat.say("amina", "/status")
     chat.expect("amina", r"This is a private service")  # the phone is a stranger now, as if erased
@@ -151,6 +158,7 @@ async def test_forget_with_the_duress_pin_looks_done_but_keeps_the_protection(ch
     # The clock keeps running: a missed check-in still escalates.
     chat.clock.advance(DAY + HOUR + timedelta(minutes=1))
     await chat.tick()
+    chat.expect("paul", r"Amina sent /forget with the duress PIN:")
     chat.expect("paul", r"ALERT #\d+: Amina missed a check-in")
 
 
@@ -158,9 +166,11 @@ async def test_pin_change_with_the_duress_pin_keeps_the_real_pins(chat: Chat) ->
     await setup(chat)
     await chat.say("amina", "/pin")
     await chat.say("amina", DURESS_PIN)  # coerced at "current PIN"
+    chat.expect("amina", r"To change your PINs, first send your current")
     chat.expect("amina", r"Choose a new check-in PIN")
     await chat.say("amina", "1111")
     await chat.say("amina", "2222")
+    chat.expect("amina", r"Now choose a duress PIN, different from the")
     chat.expect("amina", r"Your PINs are set")
     assert [a.kind for a in alerts(chat)] == ["duress"]
     chat.skip("paul")
@@ -184,6 +194,9 @@ async def test_pin_change_with_the_real_pin_replaces_both(chat: Chat) -> None:
     await chat.say("amina", CHECKIN_PIN)
     await chat.say("amina", "1111")
     await chat.say("amina", "2222")
+    chat.expect("amina", r"To change your PINs, first send your current")
+    chat.expect("amina", r"Choose a new check-in PIN: 4 to 12 digits\.")
+    chat.expect("amina", r"Now choose a duress PIN, different from the")
     chat.expect("amina", r"Your PINs are set")
     chat.expect("paul", r"Amina changed their PINs")
     await chat.say("amina", f"/checkin {CHECKIN_PIN}")

@@ -74,6 +74,8 @@ async def test_forget_during_onboarding(chat: Chat) -> None:
     code = await people.invite_via(chat, "cora", "hrd")
     await chat.say("amina", f"/start {code}")
     await chat.say("amina", "/forget confirm")
+    chat.expect("amina", r"Welcome to Connect2Protect\. You are joining")
+    chat.expect("amina", r"What should we call you\? Choose an alias\.")
     chat.expect("amina", r"erased")
     await chat.say("amina", "Amina")
     chat.expect("amina", r"private service")

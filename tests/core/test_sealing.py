@@ -87,6 +87,7 @@ async def test_a_ciphertext_moved_to_another_row_fails_to_open_and_is_reported(c
         session.add(copy)
         session.commit()
     await chat.say("paul", "/log 1")
+    chat.expect("paul", r"Added to the logbook of alert #1\.")
     chat.expect("paul", r"failed its integrity check")
 
 
@@ -96,6 +97,7 @@ async def test_duress_checkin_looks_exactly_like_a_normal_one(chat: Chat) -> Non
     await people.hrd(chat, "bibi", alias="Bibi")
     await chat.say("cora", "/match Bibi Paul")
     await chat.press("paul", "Accept")
+    chat.expect("bibi", r"You are now paired with Paul")
     await pins(chat, "amina")
     await pins(chat, "bibi")
     chat.skip("paul")

@@ -1,4 +1,9 @@
-"""Transcript helpers: ``await chat.say("amina", "/checkin")``, ``chat.expect("amina", r"next")``."""
+"""Transcript helpers: ``await chat.say("amina", "/checkin")``, ``chat.expect("amina", r"next")``.
+
+Transcripts are strict: ``expect`` takes the *next* unread message, so an unexpected one (a
+duplicated alert, a stray reply) fails the test. Passing over messages is always explicit:
+``expect(user, pattern, skipping=True)`` or ``skip(user)``.
+"""
 
 from __future__ import annotations
 
@@ -74,12 +79,26 @@ class Chat:
         messages = self.transport.inbox[user]
         return messages[self.read.get(user, 0):]
 
-    def expect(self, user: str, pattern: str) -> Delivered:
-        """Assert an unread message to ``user`` matches ``pattern``; consume up to it."""
+    def expect(self, user: str, pattern: str, *, skipping: bool = False) -> Delivered:
+        """The next unread message to ``user`` matches ``pattern`` (a regex, case-insensitive);
+        mark it read and return it.
+
+        Strict: an unread message before the one expected fails the test, so a duplicated or
+        stray message cannot hide behind a later one. A test that means to pass over what came
+        before says so: ``skipping=True`` passes over unread messages up to the first match,
+        ``skip(user)`` marks everything so far as read.
+        """
         start = self.read.get(user, 0)
         messages = self.transport.inbox[user]
         for index in range(start, len(messages)):
             if re.search(pattern, messages[index].text, re.I | re.S):
+                if index > start and not skipping:
+                    raise AssertionError(
+                        f"{user} got {index - start} unexpected message(s) before the one matching "
+                        f"{pattern!r} (expect them, or skip them on purpose with chat.skip({user!r}) "
+                        f"or expect(..., skipping=True)):\n{self.dump(user, start, index)}\n"
+                        f"=== expected:\n{messages[index].text}"
+                    )
                 self.read[user] = index + 1
                 return messages[index]
         raise AssertionError(
@@ -87,15 +106,16 @@ class Chat:
         )
 
     def expect_nothing(self, user: str) -> None:
+        """``user`` has no unread message."""
         unread = self.unread(user)
         assert not unread, f"{user} got unexpected messages:\n{self.dump(user, self.read.get(user, 0))}"
 
     def skip(self, user: str) -> None:
-        """Mark everything so far as read."""
+        """Mark everything ``user`` got so far as read, on purpose."""
         self.read[user] = len(self.transport.inbox[user])
 
-    def dump(self, user: str, start: int = 0) -> str:
-        return "\n---\n".join(m.text for m in self.transport.inbox[user][start:]) or "(nothing)"
+    def dump(self, user: str, start: int = 0, end: int | None = None) -> str:
+        return "\n---\n".join(m.text for m in self.transport.inbox[user][start:end]) or "(nothing)"
 
 
 def memory_chat(engine: Engine, config: Config, clock: FakeClock) -> Chat:
