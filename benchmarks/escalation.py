@@ -175,7 +175,7 @@ class CommitProbe:
         self._pending: dict[int, set[int]] = {}  # thread id -> alert ids inserted, not yet committed
 
     def install(self) -> None:
-        import c2p_bot.core.alerts as alerts
+        import c2p_bot.core.alerts_batch as alerts  # where the batch path inserts
 
         bulk_insert = alerts.insert_many
 
