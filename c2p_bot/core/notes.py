@@ -105,12 +105,13 @@ def readers_of(session: Session, hrd_id: int) -> list[Person]:
     # no sealed copy); likewise whole person rows.
     matches = session.exec(select(Match).where(Match.hrd_id == hrd_id, Match.status == "active")).all()
     partner_ids = [m.partner_id for m in matches if not refused(m)]
-    return [person for person in session.exec(
-        select(Person).where(
-            Person.status == "active",
-            (col(Person.id).in_(partner_ids)) | (Person.role == "coordinator"),
-        ).order_by(col(Person.id))
-    ).all() if not refused(person)]
+    # Two indexed reads (by id; by role and status), not one OR that scans every person.
+    partners = session.exec(select(Person).where(
+        col(Person.id).in_(partner_ids), Person.status == "active")).all() if partner_ids else []
+    coordinating = session.exec(select(Person).where(
+        Person.role == "coordinator", Person.status == "active")).all()
+    readers = {person.id: person for person in [*partners, *coordinating] if not refused(person)}
+    return [readers[key] for key in sorted(readers, key=lambda k: k or 0)]
 
 
 def _seal_for(data: bytes, reader: Person, context: bytes) -> bytes | None:
