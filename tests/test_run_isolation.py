@@ -13,30 +13,20 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, update
 
-from c2p_bot.app import build_runtime
 from c2p_bot.cli import _run_networks
 from c2p_bot.config import Config, parse_config
 from c2p_bot.core.clock import SystemClock
-from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, Kek
-from c2p_bot.core.keyring import Keyring
-from c2p_bot.core.throttle import Throttle
-from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import CheckinClock
 from tests.support.people import trio
-from tests.support.transcript import Chat
+from tests.support.transcript import Chat, memory_chat
 
 
 @pytest.fixture
 async def live(sqlite_url: str, config: Config) -> AsyncIterator[Chat]:
     engine = make_engine(sqlite_url)
-    runtime = build_runtime(config, engine, SystemClock(), Keyring(engine, Kek.generate()))
-    runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
-    runtime.throttle = Throttle(rate=1e9, burst=10**9)
-    transport = MemoryTransport()
-    runtime.add_transport(transport)
-    chat = Chat(runtime, transport)
+    chat = memory_chat(engine, config, SystemClock())
     await trio(chat)
     yield chat
     engine.dispose()

@@ -11,17 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select, update
 
-from c2p_bot.app import build_runtime
 from c2p_bot.config import Config
 from c2p_bot.core.clock import SystemClock
-from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, Kek
-from c2p_bot.core.keyring import Keyring
-from c2p_bot.core.throttle import Throttle
-from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.models import Alert, CheckinClock, Person
 from tests.support import people
-from tests.support.transcript import Chat
+from tests.support.transcript import Chat, memory_chat
 
 HRDS = 5
 
@@ -30,12 +25,8 @@ HRDS = 5
 async def live(db_url: str, config: Config) -> AsyncIterator[Chat]:
     """A bot on the memory transport and the real clock (the alarm clock runs for real)."""
     engine = make_engine(db_url)
-    runtime = build_runtime(config, engine, SystemClock(), Keyring(engine, Kek.generate()))
-    runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
-    runtime.throttle = Throttle(rate=1e9, burst=10**9)
-    transport = MemoryTransport()
-    runtime.add_transport(transport)
-    chat = Chat(runtime, transport)
+    chat = memory_chat(engine, config, SystemClock())
+    runtime = chat.runtime
     await people.coordinator(chat)
     for index in range(HRDS):
         await people.hrd(chat, f"hrd{index}", alias=f"Hrd{index}")

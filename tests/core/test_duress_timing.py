@@ -16,18 +16,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from c2p_bot.app import build_runtime
 from c2p_bot.config import Config
 from c2p_bot.core.clock import SystemClock
-from c2p_bot.core.crypto import Kek
 from c2p_bot.core.crypto.pins import PinHashParams
 from c2p_bot.core.events import Incoming
-from c2p_bot.core.keyring import Keyring
-from c2p_bot.core.throttle import Throttle
-from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from tests.support.people import CHECKIN_PIN, DURESS_PIN, HRD, pins, trio
-from tests.support.transcript import Chat
+from tests.support.transcript import Chat, memory_chat
 
 ROUNDS = 7
 TOLERANCE = 0.1
@@ -35,12 +30,10 @@ ROUND_TRIP = 0.08  # seconds per send, as on a real Matrix homeserver
 
 
 async def _live(url: str, config: Config) -> Chat:
-    engine = make_engine(url)
-    runtime = build_runtime(config, engine, SystemClock(), Keyring(engine, Kek.generate()))
+    chat = memory_chat(make_engine(url), config, SystemClock())
     # The PIN hash costs the same on both paths; a cheap one keeps its jitter out of the measure.
-    runtime.core.services["pin_params"] = PinHashParams(opslimit=1, memlimit=8192)
-    runtime.throttle = Throttle(rate=1e9, burst=10**9)
-    transport = MemoryTransport()
+    chat.core.services["pin_params"] = PinHashParams(opslimit=1, memlimit=8192)
+    transport = chat.transport
     deliver = transport.deliver
 
     async def round_trip(message):  # type: ignore[no-untyped-def]
@@ -48,8 +41,6 @@ async def _live(url: str, config: Config) -> Chat:
         return await deliver(message)
 
     transport.deliver = round_trip  # type: ignore[method-assign]
-    runtime.add_transport(transport)
-    chat = Chat(runtime, transport)
     await trio(chat)
     await pins(chat, HRD)
     return chat

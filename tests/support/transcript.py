@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from c2p_bot.app import build_runtime
 from c2p_bot.config import Config
-from c2p_bot.core.clock import FakeClock
+from c2p_bot.core.clock import Clock
 from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS, Kek
 from c2p_bot.core.events import Incoming
 from c2p_bot.core.keyring import Keyring
@@ -118,7 +118,7 @@ class Chat:
         return "\n---\n".join(m.text for m in self.transport.inbox[user][start:end]) or "(nothing)"
 
 
-def memory_chat(engine: Engine, config: Config, clock: FakeClock) -> Chat:
+def memory_chat(engine: Engine, config: Config, clock: Clock) -> Chat:
     """A bot on ``engine`` talking through a memory transport, with fast PIN hashing and no throttle."""
     runtime = build_runtime(config, engine, clock, Keyring(engine, Kek.generate()))
     runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
