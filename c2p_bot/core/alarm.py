@@ -46,7 +46,6 @@ class AlarmClock:
         self._armed_at: datetime | None = None
         self._rearm_wanted = False
         self._rearming = False
-        self.passes = 0
 
     def start(self) -> None:
         self.scheduler.add_job(self._run, "interval", seconds=self.interval.total_seconds(),
@@ -68,7 +67,6 @@ class AlarmClock:
             while True:
                 self._again = False
                 done = await self.runtime.on_clock(self.sweeper.sweep)
-                self.passes += 1
                 moment = await self.runtime.on_clock(self.sweeper.next_wakeup)
                 if self._again:
                     continue

@@ -24,7 +24,6 @@ libraries create loggers lazily. :func:`install_library_log_redaction` therefore
 process's log record factory, which every ``Logger`` calls for every record it emits: a record
 whose logger name is a library logger or below one is rewritten as it is created, before any
 filter or handler sees it, whichever logger made it and whenever that logger was created.
-:class:`LibraryRedactionFilter` applies the same rewrite as a filter for handlers.
 """
 
 from __future__ import annotations
@@ -117,15 +116,6 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     record.exc_info, record.exc_text, record.stack_info = None, None, None
     record._c2p_redacted = True  # type: ignore[attr-defined]
     return record
-
-
-class LibraryRedactionFilter(logging.Filter):
-    """A filter (for a handler, or a logger) that rewrites library records; never drops one."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _is_library(record.name):
-            redact_record(record)
-        return True
 
 
 def install_library_log_redaction() -> None:
