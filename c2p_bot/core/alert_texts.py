@@ -13,7 +13,6 @@ from typing import NamedTuple
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import NOTE_ELSEWHERE, NOTE_WITHHELD
-from c2p_bot.core.timefmt import both
 from storage.models import Alert, Note, Person
 
 KIND_PRIORITY = {
@@ -65,25 +64,25 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
     if alert.kind == "duress":
         head = _("🚨 DURESS ALERT #{id}: {alias} checked in with their duress PIN at {when}. "
                  "They may be under coercion: do not contact them in a way that could expose them."
-                 ).format(id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+                 ).format(id=alert.id, alias=alias, when=_.when(alert.raised_at, zone))
     elif alert.kind == "panic":
         head = _("🚨 PANIC ALERT #{id}: {alias} raised the alarm at {when}.").format(
-            id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+            id=alert.id, alias=alias, when=_.when(alert.raised_at, zone))
     elif alert.kind == "wrong_pin":
         head = _("🚨 ALERT #{id}: repeated wrong PINs on {alias}'s check-ins at {when}. "
                  "Someone else may have their phone.").format(
-            id=alert.id, alias=alias, when=both(alert.raised_at, zone))
+            id=alert.id, alias=alias, when=_.when(alert.raised_at, zone))
     else:
         head = _("🚨 ALERT #{id}: {alias} missed a check-in due {due}.").format(
-            id=alert.id, alias=alias, due=both(alert.due_at or alert.raised_at, zone))
+            id=alert.id, alias=alias, due=_.when(alert.due_at or alert.raised_at, zone))
     lines = [head]
     if stale_ack is not None:
         lines.append(_("It was acknowledged by {alias} {when} but not resolved since: it is escalating "
-                       "again.").format(alias=stale_ack[0], when=both(stale_ack[1], zone)))
+                       "again.").format(alias=stale_ack[0], when=_.when(stale_ack[1], zone)))
     elif alert.repeats:
         lines.append(_("Reminder {n}: nobody has acknowledged this alert yet.").format(n=alert.repeats))
     if alert.last_checkin_at is not None:
-        lines.append(_("Last check-in: {when}.").format(when=both(alert.last_checkin_at, zone)))
+        lines.append(_("Last check-in: {when}.").format(when=_.when(alert.last_checkin_at, zone)))
     else:
         lines.append(_("No check-in recorded yet."))
     lines.append(_("Country: {country}.").format(country=hrd.country or "—"))
@@ -96,9 +95,9 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
         lines.append(_("🔒 There is a sealed note from {when}. It was written on an end-to-end encrypted "
                        "channel and is not shown here: join the bot on Matrix, or register your own key "
                        "(c2p-bot keygen, then /key), to read such notes.").format(
-            when=both(note.created_at, zone) if note is not None else "—"))
+            when=_.when(note.created_at, zone) if note is not None else "—"))
     elif note_text is not None and note is not None:
-        lines.append(_("Latest note ({when}): {note}").format(when=both(note.created_at, zone), note=note_text))
+        lines.append(_("Latest note ({when}): {note}").format(when=_.when(note.created_at, zone), note=note_text))
     lines.append(_("Acknowledge with /ack {id}. Add to the case logbook with /log {id} TEXT.").format(
         id=alert.id))
     return "\n".join(lines)

@@ -17,7 +17,6 @@ from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import read_note, write_note
 from c2p_bot.core.recipients import current_recipients
-from c2p_bot.core.timefmt import both
 from storage.models import Alert, Checkin, CheckinClock, Note, Person
 
 
@@ -62,7 +61,7 @@ def record_and_reply(ctx: Context, clock: CheckinClock, note_text: str) -> Recor
             note = write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="checkin", text=note_text,
                               now=ctx.now, checkin_id=checkin.id, outbox=ctx.core.outbox)
         ctx.audit("checkin", f"person:{hrd.id}", "late" if result.late else "on time")
-    reply = checkin_reply(ctx._, both(clock.next_due, clock.timezone))
+    reply = checkin_reply(ctx._, ctx._.when(clock.next_due, clock.timezone))
     ctx.reply(reply, priority=CHECKIN_REPLY_PRIORITY)
     return Recorded(reply, [] if result.stale else list(result.resolved), sent_at, note)
 
@@ -106,7 +105,7 @@ def _resolved_text(alias: str, sent_at: datetime, alert_id: int, zone: str,
                    note_text: str | None = None) -> Callable[[Translate], str]:
     def render(_: Translate) -> str:
         text = _("{alias} checked in at {when}. Alert #{id} is resolved.").format(
-            alias=alias, when=both(sent_at, zone), id=alert_id)
+            alias=alias, when=_.when(sent_at, zone), id=alert_id)
         if note_text is not None:
             text += "\n" + _("Their note: {note}").format(note=note_text)
         return text

@@ -47,7 +47,6 @@ from c2p_bot.core.matching_facts import (
 )
 from c2p_bot.core.outbox import Buttons, new_key
 from c2p_bot.core.recipients import coordinators
-from c2p_bot.core.timefmt import both
 from matching.assignment import assign, candidates
 from matching.scoring import Score, pair_score
 from storage.models import Match, Person, Proposal
@@ -255,7 +254,7 @@ def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person) -> Non
             _("They need help with: {needs}.").format(needs=needs or _("nothing specific")),
             _("Languages: {languages}.").format(languages=languages or "—"),
             _("If you accept, you will be introduced and alerted when they miss a check-in or raise the alarm."),
-            _("Answer by {when}: /accept {id} or /decline {id} [reason].").format(when=both(until, zone), id=pid),
+            _("Answer by {when}: /accept {id} or /decline {id} [reason].").format(when=_.when(until, zone), id=pid),
         ])
 
     scope.tell(partner, render, key=f"proposal:{pid}:offer", buttons=lambda _: [[
@@ -278,7 +277,7 @@ def manual_match(ctx: Context, hrd: Person, partner: Person) -> None:
         ctx.reply(ctx._("{hrd} already has an offer waiting for an answer from {partner} (#{id}, {kind}) until "
                         "{when}. Nothing was changed.").format(
             hrd=hrd.alias, partner=_alias(session, waiting.partner_id), id=waiting.id, kind=kind,
-            when=both(waiting.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
+            when=ctx._.when(waiting.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
         return
     scope = Scope.of(ctx)
     for old in session.exec(select(Proposal).where(
@@ -297,7 +296,7 @@ def manual_match(ctx: Context, hrd: Person, partner: Person) -> None:
     ctx.reply(ctx._("I asked {partner} whether they will support {hrd} (offer #{id}). The match starts when "
                     "they accept; I will tell you their answer. The offer lapses on {when}.").format(
         partner=partner.alias, hrd=hrd.alias, id=proposal.id,
-        when=both(proposal.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
+        when=ctx._.when(proposal.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
 
 
 # -- offer expiry (a sweeper job) -------------------------------------------------------------------------

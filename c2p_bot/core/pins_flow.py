@@ -35,7 +35,6 @@ from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import write_note
 from c2p_bot.core.recipients import active_partners, coordinators, recipients
-from c2p_bot.core.timefmt import both
 from storage.models import Alert, CheckinClock, Conversation, Person
 
 FLOW = "pin"
@@ -176,7 +175,7 @@ def refuse(ctx: Context, clock: CheckinClock, outcome: PinOutcome, wrong_text: s
         if ends is None:
             raise InvariantError("a locked PIN check without the end of its lock")
         ctx.reply(ctx._("Too many wrong PINs. I will not check a PIN again until {when}.").format(
-            when=both(ends, clock.timezone)), priority=Priority.DURESS)
+            when=ctx._.when(ends, clock.timezone)), priority=Priority.DURESS)
         return
     ctx.reply(wrong_text, priority=Priority.DURESS)
 

@@ -24,7 +24,6 @@ from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.recipients import coordinators
-from c2p_bot.core.timefmt import both
 from storage.models import Alert, CheckinClock, Identity, Person
 
 if TYPE_CHECKING:
@@ -159,7 +158,7 @@ class Sweeper:
 
                 def render(_: Translate, due: datetime = due, zone: str = hrd.timezone) -> str:
                     return _("Reminder: your next check-in is due {due}. Send /checkin when you can.").format(
-                        due=both(due, zone))
+                        due=_.when(due, zone))
 
                 self.core.outbox.to_person(
                     session, hrd, render, now=now, key=f"remind:{hrd.id}:{due.isoformat()}",
@@ -187,7 +186,7 @@ class Sweeper:
 
                 def ending_text(_: Translate, until: datetime = until, zone: str = hrd.timezone) -> str:
                     return _("Your pause ends {when}; check-ins start again then. Send /pause to extend "
-                             "it or /resume to end it now.").format(when=both(until, zone))
+                             "it or /resume to end it now.").format(when=_.when(until, zone))
 
                 self.core.outbox.to_person(
                     session, hrd, ending_text,
@@ -209,7 +208,7 @@ class Sweeper:
                 due = clock.next_due
 
                 def over_text(_: Translate, due: datetime = due, zone: str = hrd.timezone) -> str:
-                    return _("Your pause is over. Your next check-in is due {due}.").format(due=both(due, zone))
+                    return _("Your pause is over. Your next check-in is due {due}.").format(due=_.when(due, zone))
 
                 self.core.outbox.to_person(
                     session, hrd, over_text,

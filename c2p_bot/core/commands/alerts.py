@@ -16,7 +16,6 @@ from c2p_bot.core.notes import read_note, write_note
 from c2p_bot.core.recipients import coordinators, may_see
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
-from c2p_bot.core.timefmt import both
 from storage.models import Alert, CheckinClock, Note, Person
 
 RESPONDERS = {Role.PARTNER, Role.COORDINATOR}
@@ -57,7 +56,7 @@ def alerts_command(ctx: Context, args: str) -> None:
         state = ctx._("OPEN") if alert.status == "open" else ctx._("acknowledged by {alias}").format(
             alias=_alias(ctx, alert.acked_by))
         lines.append(f"#{alert.id} {alert.kind} — {_alias(ctx, alert.hrd_id)} — "
-                     f"{both(alert.raised_at, person.timezone)} — {state}")
+                     f"{ctx._.when(alert.raised_at, person.timezone)} — {state}")
     lines.append(ctx._("Acknowledge with /ack ID; see or add to the logbook with /log ID [TEXT]."))
     ctx.reply("\n".join(lines))
 
@@ -112,7 +111,7 @@ def log_command(ctx: Context, args: str) -> None:
             text_shown = ctx._("[this entry failed its integrity check and is not shown]")
         if text_shown is None:
             text_shown = ctx._("[written before you could read this case]")
-        lines.append(f"{both(note.created_at, me.timezone)} {_alias(ctx, note.author_id)}: {text_shown}")
+        lines.append(f"{ctx._.when(note.created_at, me.timezone)} {_alias(ctx, note.author_id)}: {text_shown}")
     if len(lines) == 1:
         lines.append(ctx._("(empty)"))
     ctx.reply("\n".join(lines), sensitive=True)

@@ -21,7 +21,6 @@ from c2p_bot.core.pins_flow import ACTIONS, ask_pin, checkin_with_pin, needs_pin
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from c2p_bot.core.schedule import ScheduleError, parse_times
-from c2p_bot.core.timefmt import both
 from c2p_bot.durations import format_duration
 from storage.models import Alert, CheckinClock
 
@@ -50,11 +49,12 @@ def status_command(ctx: Context, args: str) -> None:
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
     lines = []
     if clock.state == "paused" and clock.paused_until:
-        lines.append(ctx._("Check-ins are paused until {when}.").format(when=both(clock.paused_until, clock.timezone)))
+        lines.append(ctx._("Check-ins are paused until {when}.").format(
+            when=ctx._.when(clock.paused_until, clock.timezone)))
     else:
-        lines.append(ctx._("Next check-in due: {due}.").format(due=both(clock.next_due, clock.timezone)))
+        lines.append(ctx._("Next check-in due: {due}.").format(due=ctx._.when(clock.next_due, clock.timezone)))
     if clock.last_checkin_at:
-        lines.append(ctx._("Last check-in: {when}.").format(when=both(clock.last_checkin_at, clock.timezone)))
+        lines.append(ctx._("Last check-in: {when}.").format(when=ctx._.when(clock.last_checkin_at, clock.timezone)))
     visible = ctx.session.exec(select(Alert).where(
         Alert.hrd_id == hrd.id, col(Alert.status).in_(("open", "acked")),
         col(Alert.kind).in_(("missed", "panic")))).all()  # duress and PIN alerts stay invisible here
@@ -156,7 +156,7 @@ def schedule_command(ctx: Context, args: str) -> None:
     words = args.split()
     if not words:
         ctx.reply(ctx._("Your schedule: {schedule}.\nNext check-in due: {due} — {utc}.").format(
-            schedule=_describe(ctx, clock), due=both(clock.next_due, clock.timezone),
+            schedule=_describe(ctx, clock), due=ctx._.when(clock.next_due, clock.timezone),
             utc=clock.next_due.strftime("%Y-%m-%d %H:%M UTC")))
         return
     plan = _plan_schedule(ctx, clock, words)
@@ -196,12 +196,12 @@ def _apply_schedule(ctx: Context, clock: CheckinClock, plan: SchedulePlan, *, ke
     ctx.session.add(clock)
     ctx.audit("schedule_changed", f"person:{hrd.id}", clock.schedule_kind)
     ctx.reply(ctx._("Schedule saved: {schedule}.\nNext check-in due: {due}.").format(
-        schedule=_describe(ctx, clock), due=both(clock.next_due, clock.timezone)))
+        schedule=_describe(ctx, clock), due=ctx._.when(clock.next_due, clock.timezone)))
     alias = hrd.alias or "?"
 
     def render(_: Translate, zone: str) -> str:
         return _("{alias} changed their check-in schedule: {schedule}. Next check-in due {due}.").format(
-            alias=alias, schedule=describe(_, clock), due=both(clock.next_due, zone))
+            alias=alias, schedule=describe(_, clock), due=_.when(clock.next_due, zone))
 
     tell_protectors(ctx, hrd, render)
 
@@ -244,10 +244,10 @@ def _pause(ctx: Context, args: str, duress: bool) -> None:
     ctx.session.add(clock)
     ctx.audit("paused", f"person:{hrd.id}", f"for {format_duration(duration)}")
     ctx.reply(ctx._("Check-ins are paused until {when}. They start again by themselves; "
-                    "send /resume to end the pause earlier.").format(when=both(until, clock.timezone)))
+                    "send /resume to end the pause earlier.").format(when=ctx._.when(until, clock.timezone)))
     alias = hrd.alias or "?"
     tell_protectors(ctx, hrd, lambda _, zone: _("{alias} paused their check-ins until {when}.").format(
-        alias=alias, when=both(until, zone)))
+        alias=alias, when=_.when(until, zone)))
 
 
 ACTIONS["pause"] = _pause
@@ -261,16 +261,16 @@ def resume_command(ctx: Context, args: str) -> None:
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
     if clock.state != "paused":
         ctx.reply(ctx._("Your check-ins are not paused. Next check-in due: {due}.").format(
-            due=both(clock.next_due, clock.timezone)))
+            due=ctx._.when(clock.next_due, clock.timezone)))
         return
     restart_clock(clock, ctx.now, ctx.config)
     ctx.session.add(clock)
     ctx.audit("resumed", f"person:{hrd.id}")
     ctx.reply(ctx._("Check-ins are back on. Your next check-in is due {due}.").format(
-        due=both(clock.next_due, clock.timezone)))
+        due=ctx._.when(clock.next_due, clock.timezone)))
     alias, due = hrd.alias or "?", clock.next_due
     tell_protectors(ctx, hrd, lambda _, zone: _("{alias} resumed their check-ins. Next check-in due {due}.")
-                    .format(alias=alias, due=both(due, zone)))
+                    .format(alias=alias, due=_.when(due, zone)))
 
 
 @registry.command("panic", roles=HRD, usage=N_("[note]"),

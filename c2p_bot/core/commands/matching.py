@@ -14,7 +14,6 @@ from c2p_bot.core.matching_facts import explain, loads, state_name
 from c2p_bot.core.matching_flow import REASON_MAX, Scope, after_refusal, offer, recompute
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
-from c2p_bot.core.timefmt import both
 from storage.models import Match, Person, Proposal
 
 COORDINATOR = {Role.COORDINATOR}
@@ -122,7 +121,7 @@ def proposals_command(ctx: Context, args: str) -> None:
                 raise InvariantError("an offered proposal without an expiry")
             lines.append(ctx._("#{id} {hrd} ↔ {partner} ({kind}): {why}. Offered until {when}.").format(
                 id=p.id, hrd=_alias(ctx, p.hrd_id), partner=_alias(ctx, p.partner_id), kind=p.kind,
-                why=explain(ctx._, p.explanation), when=both(p.offer_expires_at, zone)))
+                why=explain(ctx._, p.explanation), when=ctx._.when(p.offer_expires_at, zone)))
     hidden = max(0, len(pending) - LIST_MAX) + max(0, len(offered) - LIST_MAX)
     if hidden:
         lines.append(ctx._("… and {n} more.").format(n=hidden))
@@ -170,7 +169,7 @@ def approve_command(ctx: Context, args: str) -> None:
     ctx.reply(ctx._("Approved proposal #{id}: I asked {partner} whether they will support {hrd}. I will tell you "
                     "their answer; the offer lapses on {when}.").format(
         id=proposal.id, partner=partner.alias, hrd=hrd.alias,
-        when=both(proposal.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
+        when=ctx._.when(proposal.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
 
 
 @registry.command("reject", roles=COORDINATOR, usage=N_("ID [reason]"),
