@@ -47,6 +47,7 @@ class Incoming:
     message_id: str | None = None  # to delete the message later (PINs)
     is_button: bool = False
     is_private: bool = True
+    language_hint: str | None = None  # the client's language setting, e.g. Telegram's "fr-CA"
 
 
 @dataclass(frozen=True)

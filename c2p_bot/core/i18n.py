@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gettext
 import re
+import unicodedata
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -103,6 +104,30 @@ def guess_language(code: str | None) -> str | None:
         return None
     base = code.replace("_", "-").split("-")[0].lower()
     return base if base in SUPPORTED_LANGUAGES else None
+
+
+@lru_cache(maxsize=1)
+def _names_of_languages() -> dict[str, str]:
+    """Every way of naming a bot language: its code, and its name in each bot language."""
+    names: dict[str, str] = {}
+    for language in SUPPORTED_LANGUAGES:
+        names[language] = language
+        for reader in SUPPORTED_LANGUAGES:
+            name = Locale.parse(language).get_display_name(reader)
+            if name:
+                names[_folded(name)] = language
+    return names
+
+
+def _folded(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch))
+
+
+def bot_language_named(text: str) -> str | None:
+    """A bot language from its code or its name in any bot language: ``fr``, ``French``,
+    ``français``, ``Francés``, ``французский``, ``الفرنسية``; ``None`` if none matches."""
+    folded = _folded(text.strip().strip(".!"))
+    return _names_of_languages().get(folded) or guess_language(folded)
 
 
 def language_name(language: str) -> str:

@@ -12,7 +12,7 @@ from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import start_conversation
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
-from c2p_bot.core.i18n import N_
+from c2p_bot.core.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED_LANGUAGES, guess_language, language_name
 from c2p_bot.core.parsing import ParsedCommand
 from c2p_bot.core.profile_fields import FIELDS, ONBOARDING_FIELDS, FieldError, ProfileField
 from c2p_bot.core.roles import Role
@@ -36,7 +36,9 @@ WELCOME = {
 def register(ctx: Context, invite: Invite) -> None:
     """Create the person and their identity from a redeemed invite, then ask the first question."""
     role = Role(invite.role)
-    person = Person(role=role.value, kind=invite.kind, status="onboarding", created_at=ctx.now)
+    guessed = guess_language(ctx.incoming.language_hint) or DEFAULT_LANGUAGE
+    person = Person(role=role.value, kind=invite.kind, status="onboarding", created_at=ctx.now,
+                    ui_language=guessed)
     ctx.session.add(person)
     ctx.session.flush()
     identity = Identity(
@@ -55,8 +57,19 @@ def register(ctx: Context, invite: Invite) -> None:
         hook(ctx, person)
     steps = _steps(person)
     start_conversation(ctx, FLOW, steps[0])
-    ctx.reply(ctx._(WELCOME[role]))
+    ctx.set_language(guessed)
+    others = [Button(language_name(code), f"/language {code}") for code in SUPPORTED_LANGUAGES if code != guessed]
+    ctx.reply(ctx._(WELCOME[role]) + "\n" + ctx._(
+        "I will write to you in {language}. To change the language, press a button or send "
+        "/language at any time.").format(language=language_name(guessed)), [others])
     _ask(ctx, FIELDS[steps[0]])
+
+
+def ask_again(ctx: Context) -> None:
+    """Ask the current onboarding question again (after a change of language)."""
+    conversation = ctx.session.get(Conversation, ctx.person_id)
+    if conversation is not None:
+        _ask(ctx, FIELDS[conversation.step])
 
 
 def _steps(person: Person) -> list[str]:

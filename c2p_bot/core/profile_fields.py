@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from c2p_bot.core.i18n import N_, SUPPORTED_LANGUAGES, Translate
+from c2p_bot.core.i18n import N_, SUPPORTED_LANGUAGES, Translate, bot_language_named, language_name
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from c2p_bot.core.settings import CoreSettings
 from matching.vocabulary import (
@@ -171,14 +171,14 @@ def _accepted_timezone(_: Translate, config: CoreSettings) -> str:
 
 
 def _parse_ui_language(raw: str, config: CoreSettings, _: Translate) -> str:
-    value = raw.strip().lower()
-    if value not in SUPPORTED_LANGUAGES:
+    value = bot_language_named(raw)
+    if value is None:
         raise FieldError(_accepted_ui_language(_, config))
     return value
 
 
 def _accepted_ui_language(_: Translate, config: CoreSettings) -> str:
-    return _("The bot speaks: {languages}.").format(languages=", ".join(SUPPORTED_LANGUAGES))
+    return _("The bot speaks: {languages}.").format(languages=", ".join(map(language_name, SUPPORTED_LANGUAGES)))
 
 
 def _parse_capacity(raw: str, config: CoreSettings, _: Translate) -> int:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from c2p_bot.core.i18n import FSI, PDI
 from c2p_bot.core.invites import create_invite
 from c2p_bot.core.roles import Role
+from storage.models import Identity, Person
 from tests.support.transcript import Chat
 
 
@@ -20,43 +22,54 @@ def cli_invite(chat: Chat, role: Role, kind: str | None = None) -> str:
     return code
 
 
+def _joined(chat: Chat, user: str) -> None:
+    """``user`` answered every onboarding question (in whatever language they were asked)."""
+    with Session(chat.core.engine) as session:
+        person = session.exec(select(Person).join(Identity).where(Identity.platform_user_id == user)).one()
+        assert person.status == "active", f"{user} is still onboarding:\n{chat.dump(user)}"
+    chat.skip(user)  # past the onboarding questions
+
+
 async def invite_via(chat: Chat, coordinator: str, what: str) -> str:
     await chat.say(coordinator, f"/invite {what}")
     # Passes over what the coordinator was told before (a new HRD no partner fits yet, a new
     # coordinator): the tests that care about those expect them themselves.
-    message = chat.expect(coordinator, r"/start ", skipping=True)
-    match = re.search(r"/start (\S+)", message.text)
+    message = chat.expect(coordinator, r"/start\b", skipping=True)
+    match = re.search(r"/start (\S+)", message.text.replace(FSI, "").replace(PDI, ""))
     assert match
     return match.group(1)
 
 
-async def coordinator(chat: Chat, user: str = "cora", alias: str | None = None) -> None:
+async def coordinator(chat: Chat, user: str = "cora", alias: str | None = None,
+                      language: str | None = None) -> None:
+    """``language``: the client's language setting the bot sees when they join (Telegram's hint)."""
     code = cli_invite(chat, Role.COORDINATOR)
-    await chat.say(user, f"/start {code}")
+    await chat.say(user, f"/start {code}", language_hint=language)
     await chat.say(user, alias or user.capitalize())
     await chat.say(user, "UTC")
-    chat.expect(user, r"all set", skipping=True)  # past the onboarding questions
+    _joined(chat, user)
 
 
 async def hrd(chat: Chat, user: str = "amina", *, by: str = "cora", alias: str | None = None,
               country: str = "KE", languages: str = "en, sw", wants: str = "lawyer",
-              expertise: str = "land-rights", timezone: str = "Africa/Nairobi") -> None:
+              expertise: str = "land-rights", timezone: str = "Africa/Nairobi",
+              language: str | None = None) -> None:
     code = await invite_via(chat, by, "hrd")
-    for text in (f"/start {code}", alias or user.capitalize(), country, languages, wants,
-                 expertise, timezone):
+    await chat.say(user, f"/start {code}", language_hint=language)
+    for text in (alias or user.capitalize(), country, languages, wants, expertise, timezone):
         await chat.say(user, text)
-    chat.expect(user, r"all set", skipping=True)  # past the onboarding questions
+    _joined(chat, user)
 
 
 async def partner(chat: Chat, user: str = "paul", *, by: str = "cora", kind: str = "lawyer",
                   alias: str | None = None, regions: str = "KE", languages: str = "en",
                   expertise: str = "land-rights", capacity: str = "3",
-                  timezone: str = "Europe/London") -> None:
+                  timezone: str = "Europe/London", language: str | None = None) -> None:
     code = await invite_via(chat, by, f"partner {kind}")
-    for text in (f"/start {code}", alias or user.capitalize(), regions, languages, expertise,
-                 capacity, timezone):
+    await chat.say(user, f"/start {code}", language_hint=language)
+    for text in (alias or user.capitalize(), regions, languages, expertise, capacity, timezone):
         await chat.say(user, text)
-    chat.expect(user, r"all set", skipping=True)  # past the onboarding questions
+    _joined(chat, user)
 
 
 HRD = "amina"

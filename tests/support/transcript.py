@@ -44,7 +44,7 @@ class Chat:
 
     async def say(self, user: str, text: str, *, sent_at: datetime | None = None,
                   event_id: str | None = None, button: bool = False, private: bool = True,
-                  chat_id: str | None = None) -> None:
+                  chat_id: str | None = None, language_hint: str | None = None) -> None:
         """``user`` sends ``text``; then every due message is delivered."""
         incoming = Incoming(
             platform=self.transport.platform,
@@ -56,6 +56,7 @@ class Chat:
             message_id=str(next(_ids)),
             is_button=button,
             is_private=private,
+            language_hint=language_hint,
         )
         await self.runtime.handle(incoming)
         await self.runtime.drain()

@@ -40,7 +40,7 @@ def invite_command(ctx: Context, args: str) -> None:
         ctx.session, role=role, kind=kind, now=ctx.now, ttl=ctx.config.invites.ttl,
         issued_by=ctx.person_id, needs_approval=two_person,
     )
-    expires = (ctx.now + ctx.config.invites.ttl).strftime("%Y-%m-%d %H:%M UTC")
+    expires = ctx._.when(ctx.now + ctx.config.invites.ttl, ctx.person.timezone if ctx.person else "UTC")
     lines = [
         ctx._("Invite for a new {role}: it works once and expires on {expires}.").format(
             role=_role_name(ctx, role, kind), expires=expires),

@@ -73,6 +73,7 @@ class UpdateHandler:
             event_id=f"m:{chat.id}:{message.message_id}",
             message_id=str(message.message_id),
             is_private=private,
+            language_hint=user.language_code if user is not None else None,
         ))
 
     def _addressed_in_group(self, message: Message) -> bool:
