@@ -14,7 +14,7 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import RetryAfter, TelegramError
 
 from c2p_bot.core.events import DeliveryError
-from c2p_bot.core.i18n import N_, gettext_for
+from c2p_bot.core.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED_LANGUAGES, gettext_for
 from c2p_bot.core.registry import CommandRegistry
 from c2p_bot.core.roles import Role
 from c2p_bot.transports.telegram.errors import retry_after_seconds
@@ -68,9 +68,13 @@ class MenuRefresher:
         self.session = session
 
     async def set_default_menu(self) -> None:
+        """The menu of people the bot does not know: in English, and in each bot language for
+        clients set to it (Telegram picks by the user's language_code)."""
         try:
-            await self.session.app.bot.set_my_commands(stranger_commands(self.session.core.commands),
-                                                       scope=BotCommandScopeDefault())
+            for language in SUPPORTED_LANGUAGES:
+                await self.session.app.bot.set_my_commands(
+                    stranger_commands(self.session.core.commands, language), scope=BotCommandScopeDefault(),
+                    language_code=None if language == DEFAULT_LANGUAGE else language)
         except TelegramError as error:
             log.warning("telegram: could not set the default command menu (%s)", type(error).__name__)
 
