@@ -16,13 +16,14 @@ from __future__ import annotations
 import gettext
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 from c2p_bot.core.timefmt import both
 
@@ -31,6 +32,7 @@ DOMAIN = "c2p_bot"
 SUPPORTED_LANGUAGES = ("en", "fr", "es", "ar", "ru")
 DEFAULT_LANGUAGE = "en"
 
+_DURATION_UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 FSI, PDI = "\u2068", "\u2069"  # FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE
 _COMMAND_IN_TEXT = re.compile(r"(?<![\w/:])(/[a-z][a-z_]*)")
 
@@ -79,6 +81,17 @@ class Translator:
     def when(self, moment: datetime, zone: str) -> str:
         """The moment on ``zone``'s wall clock with UTC beside it, written this language's way."""
         return both(moment, zone, self.language)
+
+    def duration(self, value: timedelta) -> str:
+        """``1 hour 30 minutes``, ``2 jours``, ``3 дня``: whole units, largest first, in words."""
+        seconds, parts = max(int(value.total_seconds()), 0), []
+        for unit, size in _DURATION_UNITS:
+            count, seconds = divmod(seconds, size)
+            if count:
+                parts.append(format_unit(count, f"duration-{unit}", length="long", locale=self.locale))
+        if not parts:
+            return format_unit(0, "duration-minute", length="long", locale=self.locale)
+        return (" و" if self.language == "ar" else " ").join(parts)
 
     def number(self, value: int | float) -> str:
         return format_decimal(value, locale=self.locale)

@@ -157,7 +157,8 @@ def audit_command(ctx: Context, args: str) -> None:
     entries = ctx.session.exec(
         select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(count)
     ).all()
-    lines = [ctx._("Latest {n} audit entries:").format(n=len(entries))]
+    lines = [ctx._.ngettext("Latest {n} audit entry:", "Latest {n} audit entries:", len(entries)).format(
+        n=len(entries))]
     for entry in reversed(entries):
         actor = f"person:{entry.actor_id}" if entry.actor_id else "system"
         lines.append(

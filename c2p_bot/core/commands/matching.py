@@ -124,7 +124,7 @@ def proposals_command(ctx: Context, args: str) -> None:
                 why=explain(ctx._, p.explanation), when=ctx._.when(p.offer_expires_at, zone)))
     hidden = max(0, len(pending) - LIST_MAX) + max(0, len(offered) - LIST_MAX)
     if hidden:
-        lines.append(ctx._("… and {n} more.").format(n=hidden))
+        lines.append(ctx._.ngettext("… and {n} more.", "… and {n} more.", hidden).format(n=hidden))
     ctx.reply("\n".join(lines))
 
 
