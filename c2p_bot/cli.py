@@ -59,20 +59,28 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--config", metavar="FILE", help="TOML config file (default: none)")
         return p
 
-    with_config(sub.add_parser("run", help="run every transport enabled in the config"))
-    with_config(sub.add_parser("migrate", help="bring the database schema up to date"))
-    invite = with_config(sub.add_parser("invite", help="print a one-time invite code"))
-    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
-    invite.add_argument("--kind", choices=PARTNER_KINDS, help="partner kind (partners only)")
-    rotate = with_config(sub.add_parser(
-        "rotate-key", help="re-wrap every secret under a new key-encryption key",
-        description="New key: a new key file (replacing the configured one, or --new-key-file), "
-                    "or a passphrase given in C2P_NEW_PASSPHRASE."))
+    def command(name: str, summary: str, more: str = "") -> argparse.ArgumentParser:
+        """A sub-command whose ``--help`` starts with its one-line description."""
+        description = f"{summary[0].upper()}{summary[1:]}." + (f" {more}" if more else "")
+        return sub.add_parser(name, help=summary, description=description)
+
+    with_config(command("run", "run every transport enabled in the config",
+                        "With no config: the console transport on a local SQLite database."))
+    with_config(command("migrate", "bring the database schema up to date"))
+    invite = with_config(command("invite", "print a one-time invite code",
+                                 "The person sends /start CODE to the bot to join."))
+    invite.add_argument("--role", required=True, choices=[r.value for r in Role], help="who the invite is for")
+    invite.add_argument("--kind", choices=PARTNER_KINDS,
+                        help="partner kind (partners only; without it the partner chooses when joining)")
+    rotate = with_config(command(
+        "rotate-key", "re-wrap every secret under a new key-encryption key",
+        "New key: a new key file (replacing the configured one, or --new-key-file), "
+        "or a passphrase given in C2P_NEW_PASSPHRASE."))
     rotate.add_argument("--new-key-file", metavar="FILE", help="where to write the new key file")
-    keygen = sub.add_parser("keygen", help="make your own key pair (for /key); prints the public key last")
+    keygen = command("keygen", "make your own key pair (for /key); prints the public key last")
     keygen.add_argument("--out", metavar="FILE", default="c2p-private.key",
                         help="private key file to create (mode 0600; default: %(default)s)")
-    decrypt = sub.add_parser("decrypt", help="open a sealed message sent to your own key")
+    decrypt = command("decrypt", "open a sealed message sent to your own key")
     decrypt.add_argument("--key", metavar="FILE", required=True, help="your private key file (from keygen)")
     decrypt.add_argument("input", nargs="?", metavar="FILE", help="text with the sealed message (default: stdin)")
     return parser
