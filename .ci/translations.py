@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,7 +54,9 @@ def missing(language: str) -> None:
             continue
         if isinstance(message.id, tuple):
             strings = message.string if isinstance(message.string, tuple) else (message.string,)
-            if message.fuzzy or not all(strings) or len(strings) != catalog.num_plurals:
+            wanted = set(re.findall(r"\{[^}]*\}", message.id[1]))
+            if (message.fuzzy or not all(strings) or len(strings) != catalog.num_plurals
+                    or any(set(re.findall(r"\{[^}]*\}", s)) != wanted for s in strings)):
                 out[message.id[0]] = {"plural": message.id[1], "forms": catalog.num_plurals,
                                       "examples": _examples(language, catalog.num_plurals)}
         elif message.fuzzy or not message.string:

@@ -97,6 +97,7 @@ async def test_a_person_changes_language_while_joining_and_later(chat: Chat) -> 
     chat.expect("amina", fragment("es", "Which country do you work in?"))
     await chat.say("amina", "/language russian")
     chat.expect("amina", fragment("ru", "From now on I will write to you in {language}."))
+    chat.expect("amina", fragment("ru", "Which country do you work in?"))
     await chat.say("amina", "/language klingon")
     chat.expect("amina", fragment("ru", "I don't speak “{language}” yet. Choose one of these:"))
 
