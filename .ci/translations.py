@@ -13,6 +13,7 @@ never overwrite each other.
 from __future__ import annotations
 
 import fcntl
+import gettext
 import json
 import re
 import sys
@@ -20,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -38,12 +38,13 @@ def _po(language: str) -> Path:
     return LOCALE / language / "LC_MESSAGES" / "c2p_bot.po"
 
 
-def _examples(language: str, forms: int) -> list[int]:
-    locale = Locale.parse(language)
-    seen: dict[str, int] = {}
+def _examples(plural_expr: str, forms: int) -> list[int]:
+    """For each plural form, in the catalog's order, the smallest number that takes it."""
+    form_of = gettext.c2py(plural_expr)
+    first: dict[int, int] = {}
     for n in range(0, 1000):
-        seen.setdefault(locale.plural_form(n), n)
-    return sorted(seen.values())[:forms]
+        first.setdefault(form_of(n), n)
+    return [first.get(index, -1) for index in range(forms)]
 
 
 def missing(language: str) -> None:
@@ -58,7 +59,7 @@ def missing(language: str) -> None:
             if (message.fuzzy or not all(strings) or len(strings) != catalog.num_plurals
                     or any(set(re.findall(r"\{[^}]*\}", s)) != wanted for s in strings)):
                 out[message.id[0]] = {"plural": message.id[1], "forms": catalog.num_plurals,
-                                      "examples": _examples(language, catalog.num_plurals)}
+                                      "examples": _examples(catalog.plural_expr, catalog.num_plurals)}
         elif message.fuzzy or not message.string:
             out[message.id] = ""
     json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
@@ -76,6 +77,8 @@ def apply(language: str, source: Path) -> None:
             if message is None:
                 unknown.append(key)
                 continue
+            if isinstance(message.id, tuple) != isinstance(value, list):
+                raise SystemExit(f"{key!r}: a counted message needs a list of forms, any other a string")
             message.string = tuple(value) if isinstance(value, list) else str(value)
             message.flags.discard("fuzzy")
             message.previous_id = []
