@@ -252,9 +252,12 @@ async def test_partners_and_coordinators_alert_commands(chat: Chat) -> None:
 
 async def test_match_and_unmatch_by_alias(chat: Chat) -> None:
     await trio(chat, match=False)
-    for args in ("", "Amina", "Paul Amina", "Amina Nobody"):
+    for args, answer in (("", r"^Who needs a partner\? Choose a defender:$"),
+                         ("Amina", r"^Choose a partner for Amina:$"),
+                         ("Paul Amina", r"^I couldn't find the people you named in “Paul Amina”"),
+                         ("Amina Nobody", r"^I don't know an active partner called “Nobody”")):
         await chat.say("cora", f"/match {args}")
-        chat.expect("cora", r"Usage: /match|active defender's alias")
+        chat.expect("cora", answer)
     await chat.say("cora", "/match amina PAUL")
     chat.expect("cora", r"I asked Paul whether they will support Amina")
     await chat.press("paul", "Accept")

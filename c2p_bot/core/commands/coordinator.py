@@ -1,17 +1,20 @@
-"""Coordinator commands: /invite, /approve_invite, /people, /audit, /match, /unmatch."""
+"""Coordinator commands: /invite, /approve_invite, /people, /audit, /match, /unmatch (people by name:
+c2p_bot/core/person_args.py)."""
 
 from __future__ import annotations
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from c2p_bot.core.context import Context
 from c2p_bot.core.events import Button
-from c2p_bot.core.i18n import N_
+from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.invites import approve_invite, create_invite, last_invite_id
-from c2p_bot.core.recipients import coordinators
+from c2p_bot.core.matching_facts import csv_set, loads
+from c2p_bot.core.person_args import MAX_BUTTONS, Slot, key, take
+from c2p_bot.core.recipients import active_partners, coordinators
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import PARTNER_KINDS, Role
-from storage.models import AuditEntry, Invite, Match, Person
+from storage.models import AuditEntry, Invite, Match, Person, Proposal
 
 COORDINATOR = {Role.COORDINATOR}
 AUDIT_DEFAULT, AUDIT_MAX = 20, 200
@@ -168,30 +171,76 @@ def audit_command(ctx: Context, args: str) -> None:
     ctx.reply("\n".join(lines))
 
 
-def _by_alias(ctx: Context, alias: str, role: Role) -> Person | None:
-    person = ctx.session.exec(select(Person).where(func.lower(Person.alias) == alias.lower())).first()
-    if person is None or person.role != role.value or person.status != "active":
-        return None
-    return person
+def _country(_: Translate, person: Person) -> str:
+    return f"{person.alias} ({person.country})" if person.country else person.alias or f"#{person.id}"
 
 
-def _pair(ctx: Context, args: str, usage: str) -> tuple[Person, Person] | None:
-    words = args.split()
-    if len(words) != 2:
-        ctx.reply(usage)
-        return None
-    hrd, partner = _by_alias(ctx, words[0], Role.HRD), _by_alias(ctx, words[1], Role.PARTNER)
-    if hrd is None or partner is None:
-        ctx.reply(ctx._("I need an active defender's alias, then an active partner's alias. "
-                        "Send /people to see them."))
-        return None
-    return hrd, partner
+def _kind(_: Translate, person: Person) -> str:
+    return f"{person.alias} ({person.kind})" if person.kind else person.alias or f"#{person.id}"
+
+
+def _rows(ctx: Context, ids: list[int]) -> list[Person]:
+    """The people (as rows, so their integrity is checked) still active, enough for the buttons."""
+    people = (ctx.session.get(Person, pid) for pid in ids[:MAX_BUTTONS + 1])
+    return [p for p in people if p is not None and p.status == "active"]
+
+
+def _waiting_first(ctx: Context, chosen: tuple[Person, ...]) -> list[Person]:
+    """Defenders waiting for a partner (longest first), then the others by name."""
+    covered: dict[int, set[str]] = {}
+    for hrd_id, kind in [*ctx.session.exec(select(Match.hrd_id, Person.kind).join(
+            Person, col(Person.id) == col(Match.partner_id)).where(Match.status == "active")).all(),
+            *ctx.session.exec(select(Proposal.hrd_id, Proposal.kind).where(Proposal.status == "offered")).all()]:
+        covered.setdefault(hrd_id, set()).add(kind or "")
+    rows = ctx.session.exec(select(Person.id, Person.alias, Person.wants).where(
+        Person.role == Role.HRD.value, Person.status == "active").order_by(col(Person.created_at),
+                                                                          col(Person.id))).all()
+    waiting = [pid for pid, _alias, wants in rows if csv_set(wants) - covered.get(pid or 0, set())]
+    others = [pid for pid, _alias, _wants in sorted(rows, key=lambda r: key(r[1] or "")) if pid not in set(waiting)]
+    return _rows(ctx, [pid for pid in waiting + others if pid is not None])
+
+
+def _partners_for(ctx: Context, chosen: tuple[Person, ...]) -> list[Person]:
+    """Partners not yet paired with the defender: of a kind they want first, then with a free place."""
+    hrd, wanted, taken = chosen[0], csv_set(chosen[0].wants), loads(ctx.session, pending=False)
+    paired = set(ctx.session.exec(select(Match.partner_id).where(
+        Match.hrd_id == hrd.id, Match.status == "active")).all())
+    partners = ctx.session.exec(select(Person).where(
+        Person.role == Role.PARTNER.value, Person.status == "active")).all()
+    return sorted((p for p in partners if p.id not in paired and p.status == "active"), key=lambda p: (
+        p.kind not in wanted, not (p.available and taken.get(p.id or 0, 0) < p.capacity), key(p.alias or "")))
+
+
+def _paired_hrds(ctx: Context, chosen: tuple[Person, ...]) -> list[Person]:
+    rows = ctx.session.exec(select(Person.id, Person.alias).join(Match, col(Match.hrd_id) == col(Person.id)).where(
+        Match.status == "active", Person.status == "active").distinct()).all()
+    return _rows(ctx, [pid for pid, _alias in sorted(rows, key=lambda r: key(r[1] or "")) if pid is not None])
+
+
+def _paired_partners(ctx: Context, chosen: tuple[Person, ...]) -> list[Person]:
+    return sorted(active_partners(ctx.session, chosen[0].id or 0), key=lambda p: key(p.alias or ""))
+
+
+UNKNOWN_HRD = N_("I don't know an active defender called “{name}”.")
+UNKNOWN_PARTNER = N_("I don't know an active partner called “{name}”.")
+MATCH = (
+    Slot("hrd", Role.HRD, UNKNOWN_HRD, N_("Who needs a partner? Choose a defender:"),
+         N_("No defender has joined yet, so there is nobody to pair."), _waiting_first, _country),
+    Slot("partner", Role.PARTNER, UNKNOWN_PARTNER, N_("Choose a partner for {hrd}:"),
+         N_("{hrd} is already paired with every partner."), _partners_for, _kind),
+)
+UNMATCH = (
+    Slot("hrd", Role.HRD, UNKNOWN_HRD, N_("Whose pairing should end? Choose a defender:"),
+         N_("Nobody is paired right now."), _paired_hrds, _country),
+    Slot("partner", Role.PARTNER, UNKNOWN_PARTNER, N_("Which partner should no longer be paired with {hrd}?"),
+         N_("{hrd} is not paired with anyone right now."), _paired_partners, _kind),
+)
 
 
 @registry.command("match", roles=COORDINATOR, usage=N_("HRD PARTNER"),
                   help=N_("Pair a defender with a partner (by alias)."))
 def match_command(ctx: Context, args: str) -> None:
-    pair = _pair(ctx, args, ctx._("Usage: /match HRD PARTNER, using their aliases."))
+    pair = take(ctx, "match", args, MATCH)
     if pair is None:
         return
     hrd, partner = pair
@@ -231,7 +280,7 @@ def activate_match(ctx: Context, hrd: Person, partner: Person, *, confirm: bool 
 @registry.command("unmatch", roles=COORDINATOR, usage=N_("HRD PARTNER"),
                   help=N_("End a pairing (by alias)."))
 def unmatch_command(ctx: Context, args: str) -> None:
-    pair = _pair(ctx, args, ctx._("Usage: /unmatch HRD PARTNER, using their aliases."))
+    pair = take(ctx, "unmatch", args, UNMATCH)
     if pair is None:
         return
     hrd, partner = pair
