@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from c2p_bot.core.person_args import key, tokens
 from c2p_bot.transports.memory import Delivered
 from tests.support import people
 from tests.support.transcript import Chat
@@ -158,3 +159,13 @@ async def test_only_coordinators_see_names(chat: Chat) -> None:
     for user in ("cora", "maria", "paul"):
         chat.expect_nothing(user)
 
+
+
+def test_names_compare_without_case_accents_or_punctuation() -> None:
+    """What a phone keyboard changes (curly apostrophes, capitals, accents) does not change the name."""
+    assert key("Hon. Otieno") == key("hon otieno") == key("HON.OTIENO") == "hon otieno"
+    assert key("O’Neil") == key("o'neil") == key("ONeil")
+    assert key("Jean-Paul  Ndiaye") == key("jean paul ndiaye")
+    assert key("María José") == key("MARIA JOSE")
+    assert [(t.text, t.quoted) for t in tokens('"Bea" ‘Hon. Otieno’ O\'Neil «Ana María» "stray')] == [
+        ("Bea", True), ("Hon. Otieno", True), ("O'Neil", False), ("Ana María", True), ("stray", False)]
