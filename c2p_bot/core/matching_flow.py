@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select, update
 
+from c2p_bot.core.answer_words import a_kind, kind_noun
 from c2p_bot.core.audit import audit
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
@@ -116,7 +117,7 @@ def _announce(scope: Scope, proposal: Proposal, alternatives: Iterable[str] = ()
 
     def render(_: Translate) -> str:
         text = _("New proposal #{id}: {hrd} ↔ {partner} ({kind}): {why}. /approve {id} or /reject {id}").format(
-            id=pid, hrd=hrd, partner=partner, kind=kind, why=explain(_, stored))
+            id=pid, hrd=hrd, partner=partner, kind=kind_noun(_, kind), why=explain(_, stored))
         if others:
             text += "\n" + _("Other candidates: {names}.").format(names=", ".join(others))
         return text
@@ -129,8 +130,8 @@ def _no_candidate(scope: Scope, hrd: Person, kind: str, key: str) -> None:
     alias = hrd.alias
 
     def render(_: Translate) -> str:
-        return _("No partner fits {hrd}'s need for a {kind} right now. Send /propose when new partners "
-                 "have joined, or pair them by hand with /match.").format(hrd=alias, kind=kind)
+        return _("No partner fits {hrd}'s need for {kind} right now. Send /propose when new partners "
+                 "have joined, or pair them by hand with /match.").format(hrd=alias, kind=a_kind(_, kind))
 
     scope.tell_coordinators(render, key)
 
@@ -184,7 +185,7 @@ class Recomputed:
     new: list[Proposal]
     kept: int
     superseded: int
-    unmet: int
+    unmet: list[tuple[str, str]]  # (alias, kind) of each need no partner fits now, by alias
 
 
 def recompute(scope: Scope) -> Recomputed:
@@ -192,18 +193,20 @@ def recompute(scope: Scope) -> Recomputed:
 
     Pending proposals the optimum keeps stay as they are; the others are superseded.
     """
-    hrds = []
+    hrds, names = [], {}
     for hrd in active_hrds(scope.session):
         needs = open_needs(scope.session, hrd, keep_pending=False)
         if needs:
             hrds.append(hrd_profile(hrd, needs))
+            names[hrd.id or 0] = hrd.alias or f"#{hrd.id}"
     needs_of = {(h.id, kind) for h in hrds for kind in h.wants}
     pending = {(p.hrd_id, p.kind): p for p in scope.session.exec(
         select(Proposal).where(Proposal.status == "pending").order_by(col(Proposal.id))).all()}
     picks = assign(hrds, partner_profiles(scope.session, pending=False), weights(scope.core),
                    excluded(scope.session)) if hrds else []
     chosen = {(a.hrd_id, a.kind): a for a in picks}
-    result = Recomputed([], 0, 0, len(needs_of) - len(chosen))
+    unmet = sorted((names[hrd_id], kind) for hrd_id, kind in needs_of - chosen.keys())
+    result = Recomputed([], 0, 0, unmet)
     for need in sorted(needs_of):
         old, pick = pending.get(need), chosen.get(need)
         if old is not None and pick is not None and old.partner_id == pick.partner_id:
@@ -250,7 +253,7 @@ def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person) -> Non
     def render(_: Translate) -> str:
         return "\n".join([
             _("Offer #{id}: would you support {hrd}, a human rights defender in {country}, as their {kind}?").format(
-                id=pid, hrd=alias, country=country, kind=kind),
+                id=pid, hrd=alias, country=country, kind=kind_noun(_, kind)),
             _("They need help with: {needs}.").format(needs=needs or _("nothing specific")),
             _("Languages: {languages}.").format(languages=languages or "—"),
             _("If you accept, you will be introduced and alerted when they miss a check-in or raise the alarm."),
@@ -276,7 +279,7 @@ def manual_match(ctx: Context, hrd: Person, partner: Person) -> None:
             raise InvariantError("an offered proposal without an expiry")
         ctx.reply(ctx._("{hrd} already has an offer waiting for an answer from {partner} (#{id}, {kind}) until "
                         "{when}. Nothing was changed.").format(
-            hrd=hrd.alias, partner=_alias(session, waiting.partner_id), id=waiting.id, kind=kind,
+            hrd=hrd.alias, partner=_alias(session, waiting.partner_id), id=waiting.id, kind=kind_noun(ctx._, kind),
             when=ctx._.when(waiting.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
         return
     scope = Scope.of(ctx)
@@ -339,7 +342,7 @@ def _lapsed(scope: Scope, proposal: Proposal) -> None:
                                         "do anything.").format(id=pid, hrd=hrd), key=f"proposal:{pid}:lapsed")
     scope.tell_coordinators(lambda _: _("Offer #{id} ({hrd} ↔ {partner}, {kind}) lapsed without an answer; "
                                         "looking for the next candidate.").format(
-        id=pid, hrd=hrd, partner=partner_alias, kind=kind), f"proposal:{pid}:lapsed")
+        id=pid, hrd=hrd, partner=partner_alias, kind=kind_noun(_, kind)), f"proposal:{pid}:lapsed")
     after_refusal(scope, proposal)
 
 

@@ -180,7 +180,7 @@ async def test_reject_drops_the_proposal_and_the_pair_for_good(chat: Chat) -> No
     await chat.say("cora", "/reject 2 conflict of interest")
     chat.expect("cora", r"Rejected proposal #2")
     await chat.say("cora", "/propose")
-    chat.expect("cora", r"0 new, 0 unchanged, 0 replaced\.\nNeeds with no fitting partner now: 1")
+    chat.expect("cora", r"0 new, 0 unchanged, 0 replaced\.\nNeeds with no fitting partner now: Amina \(lawyer\)\.")
     assert [p[4] for p in proposals(chat)] == ["rejected", "rejected"]
     with Session(chat.core.engine) as session:
         assert session.get(Proposal, 2).reason == "conflict of interest"  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from c2p_bot.core.audit_view import audit_lines
 from c2p_bot.core.context import Context
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import N_, Translate
@@ -162,12 +163,7 @@ def audit_command(ctx: Context, args: str) -> None:
     ).all()
     lines = [ctx._.ngettext("Latest {n} audit entry:", "Latest {n} audit entries:", len(entries)).format(
         n=len(entries))]
-    for entry in reversed(entries):
-        actor = f"person:{entry.actor_id}" if entry.actor_id else "system"
-        lines.append(
-            f"{entry.at:%Y-%m-%d %H:%M} {actor} {entry.action} {entry.subject or ''} "
-            f"{entry.detail or ''}".rstrip()
-        )
+    lines += audit_lines(ctx._, ctx.session, list(reversed(entries)), ctx.person.timezone if ctx.person else "UTC")
     ctx.reply("\n".join(lines))
 
 

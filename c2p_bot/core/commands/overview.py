@@ -1,0 +1,129 @@
+"""Coordinator commands on the state of the programme: /overview (what is happening now, in pages)
+and /report (what happened over a period). The data: c2p_bot/core/overview_data.py and
+c2p_bot/core/report_data.py."""
+
+from __future__ import annotations
+
+from c2p_bot.core.context import Context
+from c2p_bot.core.events import Button
+from c2p_bot.core.i18n import N_, Translate
+from c2p_bot.core.overview_data import PLAN_STATUS, HrdLine, Overview, overview
+from c2p_bot.core.registry import registry
+from c2p_bot.core.roles import Role
+
+COORDINATOR = {Role.COORDINATOR}
+ALERT_KINDS = {
+    "missed": N_("missed check-in"),
+    "panic": N_("panic"),
+    "duress": N_("duress PIN"),
+    "wrong_pin": N_("wrong PINs"),
+}
+PLAN_STATES = {
+    "current": N_("plan up to date"),
+    "review": N_("plan due for review"),
+    "missing": N_("no plan"),
+}
+
+
+def kind_name(_: Translate, kind: str) -> str:
+    """An alert kind in words (a kind added later shows as it is until it has a name here)."""
+    return _(ALERT_KINDS[kind]) if kind in ALERT_KINDS else kind.replace("_", " ")
+
+
+@registry.command("overview", roles=COORDINATOR, usage=N_("[PAGE]"),
+                  help=N_("See every defender, partner, offer and open need at a glance, alerts first."))
+def overview_command(ctx: Context, args: str) -> None:
+    word = args.strip().lstrip("#")
+    if word and not (word.isdigit() and len(word) < 7 and int(word) >= 1):
+        ctx.reply(ctx._("Usage: /overview [PAGE], for example /overview 2. “{item}” is not a page number.").format(
+            item=args.strip()[:20]))
+        return
+    plans = ctx.core.services.get(PLAN_STATUS)
+    data = overview(ctx.session, ctx.now, int(word or 1), plans if callable(plans) else None)  # type: ignore[arg-type]
+    buttons = []
+    if data.page > 1:
+        buttons.append(Button(ctx._("◀ Previous"), f"/overview {data.page - 1}"))
+    if data.page < data.pages:
+        buttons.append(Button(ctx._("Next ▶"), f"/overview {data.page + 1}"))
+    ctx.reply("\n".join(overview_lines(ctx._, data, ctx.person.timezone if ctx.person else "UTC")),
+              [buttons] if buttons else ())
+
+
+def overview_lines(_: Translate, data: Overview, zone: str) -> list[str]:
+    """The page as lines: a summary, then the page's part of each section."""
+    lines = [_("Programme overview, page {page} of {pages}").format(page=data.page, pages=data.pages),
+             _.ngettext("{n} defender: {alerting} alerting, {overdue} overdue.",
+                        "{n} defenders: {alerting} alerting, {overdue} overdue.", data.hrds).format(
+                 n=_.number(data.hrds), alerting=_.number(data.alerting), overdue=_.number(data.overdue)),
+             _.ngettext("{n} partner, {full} with no free place.", "{n} partners, {full} with no free place.",
+                        data.partners).format(n=_.number(data.partners), full=_.number(data.full)),
+             _("Proposals waiting for your decision: {pending}. Offers waiting for a partner's answer: "
+               "{offered}.").format(pending=_.number(data.pending), offered=_.number(data.offered)),
+             _.ngettext("{n} need without a partner.", "{n} needs without a partner.", data.needs).format(
+                 n=_.number(data.needs))]
+    if data.hrd_lines:
+        lines += ["", _("Defenders (alerts and overdue first):")]
+        lines += [_hrd(_, line, zone, data.plans) for line in data.hrd_lines]
+    if data.partner_lines:
+        lines += ["", _("Partners (load against capacity):")]
+        for p in data.partner_lines:
+            text = _("• {partner} ({kind}): {load} of {capacity}").format(
+                partner=p.alias, kind=p.kind or "—", load=p.load, capacity=p.capacity)
+            if not p.available:
+                text += " — " + _("not available")
+            elif p.load >= p.capacity:
+                text += " — " + _("full")
+            lines.append(text)
+    if data.waiting_lines:
+        lines += ["", _("Proposals and offers waiting:")]
+        for w in data.waiting_lines:
+            if w.status == "pending":
+                lines.append(_("• #{id} {hrd} ↔ {partner} ({kind}): waiting for your decision, /approve {id} "
+                               "or /reject {id}").format(id=w.id, hrd=w.hrd, partner=w.partner, kind=w.kind))
+            else:
+                lines.append(_("• #{id} {hrd} ↔ {partner} ({kind}): offered, answer due {when}").format(
+                    id=w.id, hrd=w.hrd, partner=w.partner, kind=w.kind,
+                    when=_.when(w.expires, zone) if w.expires else "—"))
+    if data.need_lines:
+        lines += ["", _("Needs without a partner:")]
+        for n in data.need_lines:
+            if n.proposal is None:
+                lines.append(_("• {hrd}, {kind}: no proposal yet (/propose or /match)").format(
+                    hrd=n.hrd, kind=n.kind))
+            elif n.status == "offered":
+                lines.append(_("• {hrd}, {kind}: offer #{id} waits for the partner").format(
+                    hrd=n.hrd, kind=n.kind, id=n.proposal))
+            else:
+                lines.append(_("• {hrd}, {kind}: proposal #{id} waits for your decision").format(
+                    hrd=n.hrd, kind=n.kind, id=n.proposal))
+    if data.hrds + data.partners == 0:
+        lines += ["", _("Nobody has joined yet. Invite people with /invite.")]
+    return lines
+
+
+def _hrd(_: Translate, line: HrdLine, zone: str, plans: bool) -> str:
+    if line.alerts:
+        head = _("• ⚠ {hrd}: ALERT").format(hrd=line.alias) + " " + ", ".join(
+            _("#{id} {kind} ({state})").format(id=aid, kind=kind_name(_, kind),
+                                               state=_("open") if status == "open" else _("acknowledged"))
+            for aid, kind, status in line.alerts)
+    elif line.state == "alerting":
+        head = _("• ⚠ {hrd}: alerting").format(hrd=line.alias)
+    elif line.state == "overdue" and line.due is not None:
+        head = _("• ⏰ {hrd}: overdue since {when}").format(hrd=line.alias, when=_.when(line.due, zone))
+    elif line.state == "paused":
+        head = _("• {hrd}: check-ins paused").format(hrd=line.alias)
+    else:
+        head = f"• {line.alias}"
+    parts = [head]
+    if line.partners:
+        parts.append(_("partners: {partners}").format(partners=", ".join(
+            f"{alias} ({kind})" if kind else alias for alias, kind in line.partners)))
+    else:
+        parts.append(_("no partner"))
+    parts.append(_("last check-in {when}").format(when=_.when(line.last_checkin, zone)) if line.last_checkin
+                 else _("no check-in yet"))
+    if plans:
+        parts.append(_(PLAN_STATES[line.plan]) if line.plan in PLAN_STATES else _("plan status unknown"))
+    return "; ".join(parts)
+
