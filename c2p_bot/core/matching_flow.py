@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select, update
 
-from c2p_bot.core.answer_words import a_kind, kind_noun
 from c2p_bot.core.audit import audit
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
@@ -117,7 +116,7 @@ def _announce(scope: Scope, proposal: Proposal, alternatives: Iterable[str] = ()
 
     def render(_: Translate) -> str:
         text = _("New proposal #{id}: {hrd} ↔ {partner} ({kind}): {why}. /approve {id} or /reject {id}").format(
-            id=pid, hrd=hrd, partner=partner, kind=kind_noun(_, kind), why=explain(_, stored))
+            id=pid, hrd=hrd, partner=partner, kind=kind, why=explain(_, stored))
         if others:
             text += "\n" + _("Other candidates: {names}.").format(names=", ".join(others))
         return text
@@ -130,8 +129,8 @@ def _no_candidate(scope: Scope, hrd: Person, kind: str, key: str) -> None:
     alias = hrd.alias
 
     def render(_: Translate) -> str:
-        return _("No partner fits {hrd}'s need for {kind} right now. Send /propose when new partners "
-                 "have joined, or pair them by hand with /match.").format(hrd=alias, kind=a_kind(_, kind))
+        return _("No partner fits {hrd}'s need for a {kind} right now. Send /propose when new partners "
+                 "have joined, or pair them by hand with /match.").format(hrd=alias, kind=kind)
 
     scope.tell_coordinators(render, key)
 
@@ -253,7 +252,7 @@ def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person) -> Non
     def render(_: Translate) -> str:
         return "\n".join([
             _("Offer #{id}: would you support {hrd}, a human rights defender in {country}, as their {kind}?").format(
-                id=pid, hrd=alias, country=country, kind=kind_noun(_, kind)),
+                id=pid, hrd=alias, country=country, kind=kind),
             _("They need help with: {needs}.").format(needs=needs or _("nothing specific")),
             _("Languages: {languages}.").format(languages=languages or "—"),
             _("If you accept, you will be introduced and alerted when they miss a check-in or raise the alarm."),
@@ -279,7 +278,7 @@ def manual_match(ctx: Context, hrd: Person, partner: Person) -> None:
             raise InvariantError("an offered proposal without an expiry")
         ctx.reply(ctx._("{hrd} already has an offer waiting for an answer from {partner} (#{id}, {kind}) until "
                         "{when}. Nothing was changed.").format(
-            hrd=hrd.alias, partner=_alias(session, waiting.partner_id), id=waiting.id, kind=kind_noun(ctx._, kind),
+            hrd=hrd.alias, partner=_alias(session, waiting.partner_id), id=waiting.id, kind=kind,
             when=ctx._.when(waiting.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
         return
     scope = Scope.of(ctx)
@@ -342,7 +341,7 @@ def _lapsed(scope: Scope, proposal: Proposal) -> None:
                                         "do anything.").format(id=pid, hrd=hrd), key=f"proposal:{pid}:lapsed")
     scope.tell_coordinators(lambda _: _("Offer #{id} ({hrd} ↔ {partner}, {kind}) lapsed without an answer; "
                                         "looking for the next candidate.").format(
-        id=pid, hrd=hrd, partner=partner_alias, kind=kind_noun(_, kind)), f"proposal:{pid}:lapsed")
+        id=pid, hrd=hrd, partner=partner_alias, kind=kind), f"proposal:{pid}:lapsed")
     after_refusal(scope, proposal)
 
 

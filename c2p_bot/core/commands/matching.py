@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from c2p_bot.core.answer_words import kind_noun
 from c2p_bot.core.context import Context
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.matching_facts import explain, loads, state_name
 from c2p_bot.core.matching_flow import REASON_MAX, Scope, after_refusal, offer, recompute
-from c2p_bot.core.plans import seal_for_reader
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from storage.models import Match, Person, Proposal
@@ -93,8 +91,7 @@ def propose_command(ctx: Context, args: str) -> None:
     lines = [ctx._("Proposals worked out: {new} new, {kept} unchanged, {superseded} replaced.").format(
         new=len(result.new), kept=result.kept, superseded=result.superseded)]
     if result.unmet:
-        shown = [ctx._("{hrd} ({kind})").format(hrd=alias, kind=kind_noun(ctx._, kind))
-                 for alias, kind in result.unmet[:LIST_MAX]]
+        shown = [ctx._("{hrd} ({kind})").format(hrd=alias, kind=kind) for alias, kind in result.unmet[:LIST_MAX]]
         hidden = len(result.unmet) - len(shown)
         if hidden:
             shown.append(ctx._.ngettext("… and {n} more", "… and {n} more", hidden).format(n=hidden))
@@ -118,7 +115,7 @@ def proposals_command(ctx: Context, args: str) -> None:
         lines.append(ctx._("Waiting for your decision:"))
         for p in pending[:LIST_MAX]:
             lines.append(ctx._("#{id} {hrd} ↔ {partner} ({kind}), score {score:.2f}: {why}. /approve {id} or "
-                               "/reject {id}").format(id=p.id, hrd=_alias(ctx, p.hrd_id), kind=kind_noun(ctx._, p.kind),
+                               "/reject {id}").format(id=p.id, hrd=_alias(ctx, p.hrd_id), kind=p.kind,
                                                       partner=_alias(ctx, p.partner_id), score=p.score,
                                                       why=explain(ctx._, p.explanation)))
     if offered:
@@ -127,7 +124,7 @@ def proposals_command(ctx: Context, args: str) -> None:
             if p.offer_expires_at is None:
                 raise InvariantError("an offered proposal without an expiry")
             lines.append(ctx._("#{id} {hrd} ↔ {partner} ({kind}): {why}. Offered until {when}.").format(
-                id=p.id, hrd=_alias(ctx, p.hrd_id), partner=_alias(ctx, p.partner_id), kind=kind_noun(ctx._, p.kind),
+                id=p.id, hrd=_alias(ctx, p.hrd_id), partner=_alias(ctx, p.partner_id), kind=p.kind,
                 why=explain(ctx._, p.explanation), when=ctx._.when(p.offer_expires_at, zone)))
     hidden = max(0, len(pending) - LIST_MAX) + max(0, len(offered) - LIST_MAX)
     if hidden:
@@ -222,7 +219,6 @@ def accept_command(ctx: Context, args: str) -> None:
         Match.hrd_id == hrd.id, Match.partner_id == partner.id, Match.status == "active")).first()
     if already is None:
         activate_match(ctx, hrd, partner, confirm=False)  # introduces both
-        seal_for_reader(ctx.session, ctx.core.keyring, partner, [hrd.id or 0])  # the HRD's emergency plan
     pid, hrd_alias, partner_alias = proposal.id, hrd.alias, partner.alias
     Scope.of(ctx).tell_coordinators(lambda _: _("Matched {hrd} with {partner}: {partner} accepted offer #{id}. "
                                                 "{hrd}'s alerts now reach them.").format(
@@ -246,7 +242,7 @@ def decline_command(ctx: Context, args: str) -> None:
 
     def render(_: Translate) -> str:
         text = _("{partner} declined offer #{id} ({hrd}, {kind}); looking for the next candidate.").format(
-            partner=partner_alias, id=pid, hrd=hrd_alias, kind=kind_noun(_, kind))
+            partner=partner_alias, id=pid, hrd=hrd_alias, kind=kind)
         return text + ("\n" + _("Their reason: {reason}").format(reason=reason) if reason else "")
 
     scope = Scope.of(ctx, system=True)
