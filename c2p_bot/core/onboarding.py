@@ -126,6 +126,9 @@ def answer(ctx: Context, conversation: Conversation, text: str) -> None:
     try:
         value = field.parse(text, ctx.config, ctx._)
     except FieldError as error:
+        if error.choices:  # e.g. a country with several time zones: pick one
+            ctx.reply(error.message, [[Button(label, value)] for label, value in error.choices])
+            return
         _ask(ctx, field, ctx._("That doesn't look right.") + " " + error.message)
         return
     if field.name == "alias" and alias_taken(ctx, str(value)):

@@ -5,29 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from zoneinfo import available_timezones
 
+from c2p_bot.core import language_names, places, zones
+from c2p_bot.core.field_error import FieldError
 from c2p_bot.core.i18n import N_, SUPPORTED_LANGUAGES, Translate, bot_language_named, language_name
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from c2p_bot.core.settings import CoreSettings
-from matching.vocabulary import (
-    VocabularyError,
-    normalise_country,
-    normalise_language,
-    normalise_region,
-)
+from matching.vocabulary import VocabularyError
 from storage.models import Person
 
 MAX_LIST = 20
-
-
-class FieldError(ValueError):
-    """An invalid value; ``message`` is already translated and says what is accepted."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -38,7 +25,7 @@ class ProfileField:
     accepted: Callable[[Translate, CoreSettings], str]
     parse: Callable[[str, CoreSettings, Translate], object]
     store: Callable[[Person, object], None]
-    show: Callable[[Person], str]
+    show: Callable[[Person, Translate], str]  # the value as the reader reads it
     choices: Callable[[CoreSettings], tuple[str, ...]] = lambda config: ()
     multi: bool = False
 
@@ -76,25 +63,6 @@ def _parse_alias(raw: str, config: CoreSettings, _: Translate) -> str:
 def _accepted_alias(_: Translate, config: CoreSettings) -> str:
     return _("An alias is 2 to 32 letters, digits, spaces, dots or dashes. Use a name that "
              "does not identify you to strangers.")
-
-
-def _parse_country(raw: str, config: CoreSettings, _: Translate) -> str:
-    try:
-        return normalise_country(raw.strip())
-    except VocabularyError:
-        raise FieldError(_accepted_country(_, config)) from None
-
-
-def _accepted_country(_: Translate, config: CoreSettings) -> str:
-    return _("A country is a two-letter ISO code, for example KE, CO or PH.")
-
-
-def _parse_languages(raw: str, config: CoreSettings, _: Translate) -> list[str]:
-    return _list_of(normalise_language, raw, _accepted_languages(_, config))
-
-
-def _accepted_languages(_: Translate, config: CoreSettings) -> str:
-    return _("Languages are two-letter ISO 639-1 codes separated by commas, for example: en, sw, es.")
 
 
 def _parse_expertise(raw: str, config: CoreSettings, _: Translate) -> list[str]:
@@ -138,38 +106,6 @@ def _accepted_kind(_: Translate, config: CoreSettings) -> str:
     return _("Choose one of: mp, lawyer, journalist.")
 
 
-def _parse_regions(raw: str, config: CoreSettings, _: Translate) -> list[str]:
-    accepted = _accepted_regions(_, config)
-    try:
-        parts = [p.strip() for p in raw.split(",") if p.strip()]
-        if not parts or len(parts) > MAX_LIST:
-            raise FieldError(accepted)
-        return list(dict.fromkeys(normalise_region(p) for p in parts))
-    except VocabularyError:
-        raise FieldError(accepted) from None
-
-
-def _accepted_regions(_: Translate, config: CoreSettings) -> str:
-    return _("Regions are ISO country codes and/or UN M49 region names separated by commas, "
-             "for example: KE, UG, Eastern Africa — or 'global'.")
-
-
-@lru_cache(maxsize=1)
-def _zones() -> dict[str, str]:
-    return {zone.lower(): zone for zone in available_timezones()}
-
-
-def _parse_timezone(raw: str, config: CoreSettings, _: Translate) -> str:
-    zone = _zones().get(raw.strip().lower())
-    if zone is None:
-        raise FieldError(_accepted_timezone(_, config))
-    return zone
-
-
-def _accepted_timezone(_: Translate, config: CoreSettings) -> str:
-    return _("A time zone is an IANA name, for example Africa/Nairobi, America/Bogota or UTC.")
-
-
 def _parse_ui_language(raw: str, config: CoreSettings, _: Translate) -> str:
     value = bot_language_named(raw)
     if value is None:
@@ -209,8 +145,8 @@ def _accepted_notes_over_telegram(_: Translate, config: CoreSettings) -> str:
              "With no (the default) they get a line saying a sealed note is waiting on Matrix.")
 
 
-def _show_yes_no(name: str) -> Callable[[Person], str]:
-    def show(person: Person) -> str:
+def _show_yes_no(name: str) -> Callable[[Person, Translate], str]:
+    def show(person: Person, _: Translate) -> str:
         return "yes" if getattr(person, name) else "no"
 
     return show
@@ -231,8 +167,8 @@ def _set_attr(
     return store
 
 
-def _show_attr(name: str) -> Callable[[Person], str]:
-    def show(person: Person) -> str:
+def _show_attr(name: str) -> Callable[[Person, Translate], str]:
+    def show(person: Person, _: Translate) -> str:
         value = getattr(person, name)
         return ", ".join(value.split(",")) if isinstance(value, str) else str(value)
 
@@ -253,13 +189,13 @@ FIELDS: dict[str, ProfileField] = {
                      _accepted_kind, _parse_kind, _set_attr("kind"), _show_attr("kind"),
                      choices=lambda c: PARTNER_KINDS),
         ProfileField("country", _HRD, N_("Which country do you work in?"),
-                     _accepted_country, _parse_country, _set_attr("country"), _show_attr("country")),
+                     places.accepted_country, places.parse_country, _set_attr("country"), places.show_country),
         ProfileField("regions", _PARTNER, N_("Which countries or regions do you cover?"),
-                     _accepted_regions, _parse_regions, _set_attr("regions", _csv),
-                     _show_attr("regions")),
+                     places.accepted_regions, places.parse_regions, _set_attr("regions", _csv),
+                     places.show_regions),
         ProfileField("languages", _HRD_PARTNER, N_("Which languages do you speak?"),
-                     _accepted_languages, _parse_languages, _set_attr("languages", _csv),
-                     _show_attr("languages")),
+                     language_names.accepted_languages, language_names.parse_languages,
+                     _set_attr("languages", _csv), language_names.show_languages),
         ProfileField("wants", _HRD, N_("Who would you like to be paired with?"),
                      _accepted_kinds, _parse_kinds, _set_attr("wants", _csv), _show_attr("wants"),
                      choices=lambda c: PARTNER_KINDS, multi=True),
@@ -270,7 +206,7 @@ FIELDS: dict[str, ProfileField] = {
                      _accepted_capacity, _parse_capacity, _set_attr("capacity"),
                      _show_attr("capacity")),
         ProfileField("timezone", _ALL, N_("Which time zone are you in?"),
-                     _accepted_timezone, _parse_timezone, _set_attr("timezone"),
+                     zones.accepted_timezone, zones.parse_timezone, _set_attr("timezone"),
                      _show_attr("timezone")),
         ProfileField("language", _ALL, N_("Which language should the bot use?"),
                      _accepted_ui_language, _parse_ui_language, _set_attr("ui_language"),

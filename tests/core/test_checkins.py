@@ -183,7 +183,7 @@ async def test_schedule_every_and_daily_with_bad_input(chat: Chat) -> None:
     chat.expect("amina", r"Schedule saved: every 12h, grace 30m")
     assert clock_of(chat).next_due == chat.clock.now() + 12 * HOUR
     for args, reply in (("every soon", r"interval must be"), ("every 40d", r"interval must be"),
-                        ("daily 25:00", r"24-hour HH:MM"), ("daily 09:00 tz Mars/Base", r"IANA"),
+                        ("daily 25:00", r"24-hour HH:MM"), ("daily 09:00 tz Mars/Base", r"“Mars/Base”"),
                         ("weekly 09:00", r"Usage"), ("every 1h grace", r"Usage"),
                         ("every 1h grace 0m", r"grace period")):
         await chat.say("amina", f"/schedule {args}")

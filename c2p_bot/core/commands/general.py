@@ -6,7 +6,7 @@ from sqlmodel import col, delete, select
 
 from c2p_bot.core.context import Context
 from c2p_bot.core.errors import InvariantError
-from c2p_bot.core.events import Priority
+from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import readers_of
 from c2p_bot.core.onboarding import alias_taken
@@ -54,7 +54,7 @@ def _profile(ctx: Context, args: str, *, confirmed: bool) -> None:
     fields = {f.name: f for f in fields_for(ctx.role)}
     if not args:
         lines = [ctx._("Your profile:")]
-        lines += [f"{name}: {field.show(person) or '—'}" for name, field in fields.items()]
+        lines += [f"{name}: {field.show(person, ctx._) or '—'}" for name, field in fields.items()]
         lines.append(ctx._("Change a field with /profile key=value, for example /profile timezone=UTC"))
         ctx.reply("\n".join(lines))
         return
@@ -71,7 +71,8 @@ def _profile(ctx: Context, args: str, *, confirmed: bool) -> None:
             values[key] = fields[key].parse(raw, ctx.config, ctx._)
         except FieldError as error:
             ctx.reply(ctx._("Nothing was changed: {key} is not valid. {accepted}").format(
-                key=key, accepted=error.message))
+                key=key, accepted=error.message),
+                [[Button(label, f"/profile {key}={value}")] for label, value in error.choices])
             return
     if "alias" in values and alias_taken(ctx, str(values["alias"])):
         ctx.reply(ctx._("Nothing was changed: that alias is already taken."))
