@@ -54,7 +54,7 @@ def test_countries_with_spaces_accents_and_other_languages(config: Config, raw: 
 def test_an_unknown_country_is_named_with_an_example(config: Config) -> None:
     error = refusal(config, "country", "Kenyaa")
     assert "“Kenyaa”" in error.message and "Kenya" in error.message and "KE" in error.message
-    assert "“Narnie”" in refusal(config, "country", "Narnie", "fr").message
+    assert "« Narnie »" in refusal(config, "country", "Narnie", "fr").message
 
 
 def test_a_region_or_two_countries_where_one_country_is_asked(config: Config) -> None:
