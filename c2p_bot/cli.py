@@ -18,23 +18,14 @@ from sqlmodel import Session, select
 from c2p_bot import __version__
 from c2p_bot.config import Config, ConfigError, load_config
 from c2p_bot.core.clock import SystemClock
-from c2p_bot.core.crypto import (
-    CryptoError,
-    KekError,
-    encode_public_key,
-    generate_keypair,
-    kek_from_passphrase,
-    load_or_create_key_file,
-    open_sealed,
-    read_private_key,
-    write_private_key,
-)
+from c2p_bot.core.crypto import KekError, kek_from_passphrase, load_or_create_key_file
 from c2p_bot.core.integrity import seal_existing
 from c2p_bot.core.invites import create_invite
 from c2p_bot.core.keyring import Keyring, default_key_file, open_keyring
 from c2p_bot.core.pins_flow import seal_legacy_pins
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from c2p_bot.core.runtime import Runtime
+from c2p_bot.ops import OpsError, keys
 from c2p_bot.rotation import BotLease, BotRunning, refuse_if_running, rotate
 from storage.engine import StorageError, make_engine
 from storage.migrate import upgrade
@@ -64,8 +55,10 @@ def _parser() -> argparse.ArgumentParser:
         description = f"{summary[0].upper()}{summary[1:]}." + (f" {more}" if more else "")
         return sub.add_parser(name, help=summary, description=description)
 
-    with_config(command("run", "run every transport enabled in the config",
-                        "With no config: the console transport on a local SQLite database."))
+    run = with_config(command("run", "run every transport enabled in the config",
+                              "With no config: the console transport on a local SQLite database."))
+    ask = "type the key-encryption passphrase (terminal, or systemd-ask-password) instead of C2P_PASSPHRASE"
+    run.add_argument("--ask-passphrase", action="store_true", help=ask)
     with_config(command("migrate", "bring the database schema up to date"))
     invite = with_config(command("invite", "print a one-time invite code",
                                  "The person sends /start CODE to the bot to join."))
@@ -83,6 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     decrypt = command("decrypt", "open a sealed message sent to your own key")
     decrypt.add_argument("--key", metavar="FILE", required=True, help="your private key file (from keygen)")
     decrypt.add_argument("input", nargs="?", metavar="FILE", help="text with the sealed message (default: stdin)")
+    check = with_config(command("check", "check the config, the database, the key and the chat accounts",
+                                "One line per check; exits 0 only when every check passes."))
+    check.add_argument("--ask-passphrase", action="store_true", help=ask)
+    backup = with_config(command("backup", "write an encrypted snapshot of the database",
+                                 "Sealed to [backup] public_key; it never holds the key-encryption key."))
+    backup.add_argument("--out", metavar="FILE", required=True, help="the backup file to create")
+    restore = with_config(command("restore", "restore a backup into an empty database"))
+    restore.add_argument("input", metavar="FILE", help="the backup file")
+    restore.add_argument("--key", metavar="FILE", required=True, help="the backup private key (from keygen)")
     return parser
 
 
@@ -120,59 +122,6 @@ def cmd_invite(config: Config, role: str, kind: str | None) -> int:
     return 0
 
 
-def cmd_keygen(out: str) -> int:
-    pair = generate_keypair()
-    try:
-        write_private_key(out, pair)
-    except (CryptoError, OSError) as error:
-        raise CliError(f"cannot write {out}: {error}") from None
-    print(f"Private key written to {out} (mode 0600). Keep it safe and private; without it your")
-    print("sealed notes cannot be opened. Send the bot this line to register your public key:")
-    print(f"/key {encode_public_key(pair.public)}")
-    return 0
-
-
-def cmd_decrypt(key_file: str, source: str | None) -> int:
-    """Open a sealed message for the key in ``key_file``; first check it is that reader's, and
-    print what it is (note, reader, kind, time, alert) above the plaintext."""
-    import re
-
-    from c2p_bot.core.crypto.armour import parse_armour
-    from c2p_bot.core.notes import key_mark
-
-    try:
-        pair = read_private_key(key_file)
-        text = sys.stdin.read() if source is None else open(source, encoding="utf-8").read()  # noqa: SIM115
-        found = parse_armour(text)
-    except OSError as error:
-        raise CliError(f"cannot read {error.filename}: {error.strerror}") from None
-    except CryptoError as error:
-        raise CliError(f"cannot open the message: {error}") from None
-    context = found.context.decode("utf-8", "replace")
-    ids = re.fullmatch(r"note:(\d+):reader:(\d+)", context)
-    what = f"note #{ids.group(1)} for reader #{ids.group(2)}" if ids else f"message {context!r}"
-    mark = found.headers.get("reader-key")
-    if mark is not None and mark != key_mark(pair.public):
-        raise CliError(f"this {what} is sealed to that reader's key {mark}, not the key in {key_file} "
-                       f"({key_mark(pair.public)}): use that reader's key file")
-    try:
-        plaintext = open_sealed(found.blob, pair.private, found.context).decode("utf-8")
-    except CryptoError:
-        raise CliError(f"cannot open this {what} with the key in {key_file}: it is not that reader's "
-                       "key, or the text was altered") from None
-    details = [what]
-    if found.headers.get("kind"):
-        details.append(f"{found.headers['kind']} note" if ids else found.headers["kind"])
-    written = found.headers.get("written", "")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z", written):
-        details.append(f"written {written[:10]} {written[11:16]} UTC")
-    if found.headers.get("alert"):
-        details.append(f"alert #{found.headers['alert']}")
-    print("Sealed " + ", ".join(details) + ":")
-    print(plaintext)
-    return 0
-
-
 def cmd_rotate_key(config: Config, new_key_file: str | None) -> int:
     engine = _open_database(config)
     now = SystemClock().now()
@@ -206,12 +155,14 @@ def cmd_rotate_key(config: Config, new_key_file: str | None) -> int:
     return 0
 
 
-def cmd_run(config: Config) -> int:
+def cmd_run(config: Config, ask_passphrase: bool = False) -> int:
     engine = _open_database(config)
     from c2p_bot.app import build_runtime
+    from c2p_bot.ops.passphrase import open_keyring_asking
 
     try:
-        keyring = open_keyring(config, engine, SystemClock().now())
+        keyring = (open_keyring_asking(config, engine, SystemClock().now()) if ask_passphrase
+                   else open_keyring(config, engine, SystemClock().now()))
     except KekError as error:
         raise CliError(str(error)) from None
     seal_existing(engine, SystemClock().now())  # rows from before row MACs: trusted once, then sealed
@@ -280,12 +231,17 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
             started[transport.platform] = True
 
     await runtime.start()
+    from c2p_bot.ops.watchman import Watchman
+
+    watchman = Watchman(runtime, config.monitoring)  # READY=1, heartbeats, watchdog, metrics
+    watchman.start()
     starting = [asyncio.create_task(bring_up(t), name=f"start-{t.platform}") for t in transports]
     log.warning("c2p-bot is running (%s); stop with Ctrl-C", ", ".join(t.platform for t in transports))
     try:
         await stop.wait()
     finally:
         log.warning("c2p-bot is stopping")
+        watchman.stop()  # STOPPING=1 first; no heartbeat from a bot that is going away
         for task in starting:
             task.cancel()
         await _bounded(runtime.stop(), "the clock and senders")
@@ -360,9 +316,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command == "keygen":
-            return cmd_keygen(args.out)
+            return keys.keygen(args.out)
         if args.command == "decrypt":
-            return cmd_decrypt(args.key, args.input)
+            return keys.decrypt(args.key, args.input)
+        if args.command == "check":
+            from c2p_bot.ops.check import run_checks
+
+            return run_checks(args.config, ask=args.ask_passphrase)
         config = load_config(getattr(args, "config", None))
         logging.basicConfig(
             level="WARNING" if args.command == "run" and not (config.telegram.enabled or config.matrix.enabled)
@@ -381,8 +341,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_invite(config, args.role, args.kind)
         if args.command == "rotate-key":
             return cmd_rotate_key(config, args.new_key_file)
-        return cmd_run(config)
-    except (ConfigError, CliError) as error:
+        if args.command in ("backup", "restore"):
+            from c2p_bot.ops import backup
+
+            print(backup.write_backup(config, args.out) if args.command == "backup"
+                  else backup.restore_backup(config, args.input, args.key))
+            return 0
+        return cmd_run(config, args.ask_passphrase)
+    except (ConfigError, CliError, OpsError) as error:
         print(f"c2p-bot: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

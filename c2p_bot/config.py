@@ -11,8 +11,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import ValidationError, field_validator
 
+from c2p_bot.core.crypto import CryptoError, check_public_key, decode_public_key
 from c2p_bot.core.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL
 from c2p_bot.core.settings import CoreSettings, Section
 from c2p_bot.transports.settings import MatrixConfig as MatrixConfig
@@ -27,13 +28,36 @@ class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class BackupConfig(Section):
+    """``[backup]``: ``c2p-bot backup`` seals every backup to ``public_key`` (from ``c2p-bot keygen``)."""
+
+    public_key: str | None = None
+
+    @field_validator("public_key")
+    @classmethod
+    def _a_public_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            check_public_key(decode_public_key(value))
+        except CryptoError as error:
+            raise ValueError(f"not a public key printed by c2p-bot keygen ({error})") from None
+        return value
+
+    @property
+    def public(self) -> bytes | None:
+        """The public key's 32 bytes, or None when no key is set."""
+        return decode_public_key(self.public_key) if self.public_key else None
+
+
 class Config(CoreSettings):
     """The whole configuration: the core's sections (c2p_bot.core.settings), the transports'
-    (c2p_bot.transports.settings) and logging. Every section has defaults, so an empty file is valid."""
+    (c2p_bot.transports.settings), logging and backups. Every section has defaults, so an empty file is valid."""
 
     telegram: TelegramConfig = TelegramConfig()
     matrix: MatrixConfig = MatrixConfig()
     logging: LoggingConfig = LoggingConfig()
+    backup: BackupConfig = BackupConfig()
 
 
 # Environment variables that may carry secrets (or override the file), by config key.

@@ -69,3 +69,25 @@ def _check_foreign_keys(connection: Connection) -> None:
         raise MigrationError(
             f"migration rolled back: {len(problems)} rows break foreign keys in {', '.join(tables)}"
         )
+
+
+def head_revision() -> str | None:
+    """The newest schema revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision (None: no schema yet). Reads only."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -119,9 +119,10 @@ class Chat:
         return "\n---\n".join(m.text for m in self.transport.inbox[user][start:end]) or "(nothing)"
 
 
-def memory_chat(engine: Engine, config: Config, clock: Clock) -> Chat:
-    """A bot on ``engine`` talking through a memory transport, with fast PIN hashing and no throttle."""
-    runtime = build_runtime(config, engine, clock, Keyring(engine, Kek.generate()))
+def memory_chat(engine: Engine, config: Config, clock: Clock, kek: Kek | None = None) -> Chat:
+    """A bot on ``engine`` talking through a memory transport, with fast PIN hashing and no throttle
+    (``kek``: the key-encryption key, e.g. to reopen a database; a new one by default)."""
+    runtime = build_runtime(config, engine, clock, Keyring(engine, kek or Kek.generate()))
     runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
     runtime.throttle = Throttle(rate=1e9, burst=10**9)  # transcripts type fast; tests/reliability floods
     transport = MemoryTransport()
