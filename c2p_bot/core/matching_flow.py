@@ -32,6 +32,7 @@ from c2p_bot.core.audit import audit
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import Translate
+from c2p_bot.core.language_names import language_label
 from c2p_bot.core.matching_facts import (
     active_hrds,
     csv_set,
@@ -46,6 +47,7 @@ from c2p_bot.core.matching_facts import (
     weights,
 )
 from c2p_bot.core.outbox import Buttons, new_key
+from c2p_bot.core.places import country_label
 from c2p_bot.core.recipients import coordinators
 from matching.assignment import assign, candidates
 from matching.scoring import Score, pair_score
@@ -245,16 +247,18 @@ def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person) -> Non
     proposal.status, proposal.offered_at = "offered", scope.now
     proposal.offer_expires_at = scope.now + scope.core.config.matching.offer_timeout
     scope.session.add(proposal)
-    pid, kind, alias, country = proposal.id, proposal.kind, hrd.alias, hrd.country or "—"
-    needs, languages = ", ".join(sorted(csv_set(hrd.expertise))), ", ".join(sorted(csv_set(hrd.languages)))
+    pid, kind, alias, country = proposal.id, proposal.kind, hrd.alias, hrd.country
+    needs, languages = ", ".join(sorted(csv_set(hrd.expertise))), sorted(csv_set(hrd.languages))
     until, zone = proposal.offer_expires_at, partner.timezone
 
     def render(_: Translate) -> str:
+        where = country_label(country, _.language) if country else "—"
+        spoken = ", ".join(language_label(code, _.language) for code in languages) or "—"
         return "\n".join([
             _("Offer #{id}: would you support {hrd}, a human rights defender in {country}, as their {kind}?").format(
-                id=pid, hrd=alias, country=country, kind=kind),
+                id=pid, hrd=alias, country=where, kind=kind),
             _("They need help with: {needs}.").format(needs=needs or _("nothing specific")),
-            _("Languages: {languages}.").format(languages=languages or "—"),
+            _("Languages: {languages}.").format(languages=spoken),
             _("If you accept, you will be introduced and alerted when they miss a check-in or raise the alarm."),
             _("Answer by {when}: /accept {id} or /decline {id} [reason].").format(when=_.when(until, zone), id=pid),
         ])

@@ -12,6 +12,7 @@ from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.invites import approve_invite, create_invite, last_invite_id
 from c2p_bot.core.matching_facts import csv_set, loads
 from c2p_bot.core.person_args import MAX_BUTTONS, Slot, key, take
+from c2p_bot.core.places import country_label
 from c2p_bot.core.recipients import active_partners, coordinators
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import PARTNER_KINDS, Role
@@ -267,7 +268,8 @@ def activate_match(ctx: Context, hrd: Person, partner: Person, *, confirm: bool 
         partner=partner.alias, kind=partner.kind or ""), key=f"match:{match.id}:hrd")
     ctx.tell(partner, lambda _: _("You are now matched with {hrd} ({country}). You will be alerted if they "
                                   "miss a check-in or raise the alarm.").format(
-        hrd=hrd.alias, country=hrd.country or "—"), key=f"match:{match.id}:partner")
+        hrd=hrd.alias, country=country_label(hrd.country, _.language) if hrd.country else "—"),
+        key=f"match:{match.id}:partner")
     if confirm:
         ctx.reply(ctx._("Matched {hrd} with {partner}.").format(hrd=hrd.alias, partner=partner.alias))
     return match
