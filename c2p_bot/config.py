@@ -7,7 +7,9 @@ one line naming the key (see :class:`ConfigError`).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +17,7 @@ from pydantic import ValidationError, field_validator
 
 from c2p_bot.core.crypto import CryptoError, check_public_key, decode_public_key
 from c2p_bot.core.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL
-from c2p_bot.core.settings import CoreSettings, Section
+from c2p_bot.core.settings import CoreSettings, Duration, Section
 from c2p_bot.transports.settings import MatrixConfig as MatrixConfig
 from c2p_bot.transports.settings import TelegramConfig as TelegramConfig
 
@@ -26,6 +28,44 @@ class ConfigError(Exception):
 
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class MonitoringConfig(Section):
+    """``[monitoring]``: heartbeat pings, Prometheus metrics and the health rule behind them and
+    the systemd watchdog (c2p_bot.ops.watchman). Everything is off until a key turns it on."""
+
+    heartbeat_url: str | None = None
+    heartbeat_every: Duration = timedelta(minutes=1)
+    metrics_listen: str | None = None
+    sweep_stale_after: Duration | None = None  # None: twice [checkins] sweep_interval
+    outbox_stuck_after: Duration = timedelta(minutes=15)
+
+    @field_validator("heartbeat_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError('must be an http:// or https:// URL, e.g. "https://hc-ping.com/your-check-id"')
+        return value or None
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value and listen_address(value) is None:
+            raise ValueError('must be an address and port, e.g. "127.0.0.1:9464"')
+        return value or None
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        return listen_address(self.metrics_listen) if self.metrics_listen else None
+
+
+def listen_address(text: str) -> tuple[str, int] | None:
+    """``"127.0.0.1:9464"``, ``"[::1]:9464"`` or ``"localhost:9464"`` as (host, port); None if not one."""
+    match = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d{1,5})|([A-Za-z0-9.-]+):(\d{1,5})", text.strip())
+    if match is None:
+        return None
+    host, port = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return (host, int(port)) if int(port) <= 65535 else None
 
 
 class BackupConfig(Section):
@@ -57,6 +97,7 @@ class Config(CoreSettings):
     telegram: TelegramConfig = TelegramConfig()
     matrix: MatrixConfig = MatrixConfig()
     logging: LoggingConfig = LoggingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     backup: BackupConfig = BackupConfig()
 
 

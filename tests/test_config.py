@@ -68,8 +68,8 @@ def test_example_config_names_every_key() -> None:
 
 def test_core_settings_are_the_core_sections_of_the_config() -> None:
     core = set(CoreSettings.model_fields)
-    assert not core & {"telegram", "matrix", "logging", "backup"}
-    assert set(Config.model_fields) == core | {"telegram", "matrix", "logging", "backup"}
+    assert not core & {"telegram", "matrix", "logging", "backup", "monitoring"}
+    assert set(Config.model_fields) == core | {"telegram", "matrix", "logging", "backup", "monitoring"}
     assert issubclass(Config, CoreSettings)
 
 

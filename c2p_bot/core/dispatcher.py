@@ -23,7 +23,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -111,6 +111,9 @@ class Dispatcher:
         self._running = False
         self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"c2p-send-{self.platform}")
         self.sent = 0
+        # Called in this dispatcher's thread with the rows just marked delivered and the moment
+        # (e.g. the metrics' latency histogram); a hook must be quick and must not raise.
+        self.delivered_hooks: list[Callable[[Sequence[OutboxMessage], datetime], None]] = []
 
     def wake(self) -> None:
         self._wake.set()
@@ -341,6 +344,8 @@ class Dispatcher:
                 )
             session.commit()
         self.sent += len(rows)
+        for hook in self.delivered_hooks:
+            hook(rows, now)
 
     def _failed(self, rows: list[OutboxMessage], error: DeliveryError) -> None:
         now = self.core.clock.now()

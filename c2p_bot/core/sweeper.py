@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -49,6 +50,10 @@ class Sweeper:
         # deadlines of HRDs reachable there wait (a check-in among those messages must not be
         # overtaken by its own alarm); everyone else's go on. The command line bounds how long.
         self.catching_up: Callable[[], frozenset[str]] = frozenset
+        # For the health view (c2p_bot.core.health): when a job last finished without an error
+        # (time.monotonic; None until one has), and how many jobs have failed so far.
+        self.progress_at: float | None = None
+        self.failures = 0
 
     def _candidates(self, session: Session, query: Any, limit: int = 0) -> list[Any]:
         if session.get_bind().dialect.name == "postgresql":
@@ -63,7 +68,10 @@ class Sweeper:
             try:
                 done += job(now)
             except Exception:
+                self.failures += 1
                 log.exception("sweeper job %s failed", getattr(job, "__name__", job))
+            else:
+                self.progress_at = time.monotonic()
         return done
 
     # -- missed check-ins --------------------------------------------------------------
@@ -113,6 +121,7 @@ class Sweeper:
                 done += self.escalation.raise_missed_batch(
                     session, [(row[0], row[1], row[2]) for row in claimed], now, coordinating)
                 self.core.commit(session)
+            self.progress_at = time.monotonic()  # a long catch-up is progress, not a stall
             if len(claimed) < DEADLINE_BATCH:
                 return done
 

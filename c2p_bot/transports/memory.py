@@ -27,6 +27,7 @@ class MemoryTransport:
     failures: dict[str, DeliveryError] = field(default_factory=dict)
     sent_keys: list[str] = field(default_factory=list)
     deleted: list[tuple[str, str]] = field(default_factory=list)
+    connected: bool = True  # what the health view and metrics report (tests set it)
     _counter: int = 0
 
     async def deliver(self, message: Outgoing) -> str | None:

@@ -103,6 +103,11 @@ class MatrixTransport:
         return self.session.logins
 
     @property
+    def connected(self) -> bool:
+        """Synced with the homeserver: deliveries may go out (the health view and metrics)."""
+        return self.sync.ready.is_set()
+
+    @property
     def cross_signing_ready(self) -> bool:
         return self.session.cross_signing_ready
 
