@@ -13,6 +13,7 @@ from typing import NamedTuple
 from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import NOTE_ELSEWHERE, NOTE_WITHHELD
+from c2p_bot.core.places import country_label
 from storage.models import Alert, Note, Person
 
 KIND_PRIORITY = {
@@ -85,7 +86,8 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
         lines.append(_("Last check-in: {when}.").format(when=_.when(alert.last_checkin_at, zone)))
     else:
         lines.append(_("No check-in recorded yet."))
-    lines.append(_("Country: {country}.").format(country=hrd.country or "—"))
+    lines.append(_("Country: {country}.").format(
+        country=country_label(hrd.country, _.language) if hrd.country else "—"))
     if note_text == TAMPERED:
         lines.append(_("⚠ The latest note failed its integrity check and is not shown."))
     elif note_text == NOTE_ELSEWHERE:

@@ -31,16 +31,21 @@ def _add(index: dict[str, tuple[str, ...]], name: str, code: str) -> None:
 
 
 @lru_cache(maxsize=1)
+def _two_letter() -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """Every language with a two-letter code: (that code, its other codes, its English name)."""
+    found = []
+    for language in pycountry.languages:  # one pass: about 8,000 languages, 184 with two letters
+        two = getattr(language, "alpha_2", None)
+        if two:
+            others = tuple(str(c) for c in (language.alpha_3, getattr(language, "bibliographic", None)) if c)
+            found.append((str(two), others, _QUALIFIER.sub("", str(language.name))))
+    return tuple(found)
+
+
+@lru_cache(maxsize=1)
 def _codes() -> dict[str, str]:
-    """Every language with a two-letter code: two- and three-letter codes → two-letter code."""
-    codes: dict[str, str] = {}
-    for language in pycountry.languages:
-        alpha_2 = getattr(language, "alpha_2", None)
-        if alpha_2:
-            for code in (alpha_2, language.alpha_3, getattr(language, "bibliographic", None)):
-                if code:
-                    codes[str(code)] = str(alpha_2)
-    return codes
+    """Two- and three-letter codes → two-letter code."""
+    return {code: two for two, others, _ in _two_letter() for code in (two, *others)}
 
 
 @lru_cache(maxsize=1)
@@ -53,10 +58,8 @@ def language_index() -> dict[str, tuple[str, ...]]:
         for code, name in Locale.parse(reader).languages.items():
             if len(code) == 2 and code in _codes():
                 _add(index, name, code)
-    for language in pycountry.languages:
-        two = getattr(language, "alpha_2", None)
-        if two:
-            _add(index, _QUALIFIER.sub("", str(language.name)), str(two))
+    for two, _others, name in _two_letter():
+        _add(index, name, two)
     for name, code in _ALIASES.items():
         _add(index, name, code)
     return index
@@ -80,6 +83,7 @@ def _with_own_names() -> dict[str, tuple[str, ...]]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def language_label(code: str, language: str) -> str:
     """A language's name in ``language``: ``("sw", "fr") → "swahili"``."""
     return str(Locale.parse(language).languages.get(code, code))

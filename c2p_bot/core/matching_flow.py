@@ -28,10 +28,12 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select, update
 
+from c2p_bot.core.answer_words import a_kind, kind_noun
 from c2p_bot.core.audit import audit
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import Translate
+from c2p_bot.core.language_names import language_label
 from c2p_bot.core.matching_facts import (
     active_hrds,
     csv_set,
@@ -46,6 +48,7 @@ from c2p_bot.core.matching_facts import (
     weights,
 )
 from c2p_bot.core.outbox import Buttons, new_key
+from c2p_bot.core.places import country_label
 from c2p_bot.core.recipients import coordinators
 from matching.assignment import assign, candidates
 from matching.scoring import Score, pair_score
@@ -116,7 +119,7 @@ def _announce(scope: Scope, proposal: Proposal, alternatives: Iterable[str] = ()
 
     def render(_: Translate) -> str:
         text = _("New proposal #{id}: {hrd} ↔ {partner} ({kind}): {why}. /approve {id} or /reject {id}").format(
-            id=pid, hrd=hrd, partner=partner, kind=kind, why=explain(_, stored))
+            id=pid, hrd=hrd, partner=partner, kind=kind_noun(_, kind), why=explain(_, stored))
         if others:
             text += "\n" + _("Other candidates: {names}.").format(names=", ".join(others))
         return text
@@ -129,8 +132,8 @@ def _no_candidate(scope: Scope, hrd: Person, kind: str, key: str) -> None:
     alias = hrd.alias
 
     def render(_: Translate) -> str:
-        return _("No partner fits {hrd}'s need for a {kind} right now. Send /propose when new partners "
-                 "have joined, or pair them by hand with /match.").format(hrd=alias, kind=kind)
+        return _("No partner fits {hrd}'s need for {kind} right now. Send /propose when new partners "
+                 "have joined, or pair them by hand with /match.").format(hrd=alias, kind=a_kind(_, kind))
 
     scope.tell_coordinators(render, key)
 
@@ -228,13 +231,35 @@ def _supersede(scope: Scope, proposal: Proposal) -> None:
 
 
 def after_refusal(scope: Scope, proposal: Proposal) -> None:
-    """After a decline or a lapsed offer: the next best for that need, then other open needs of the kind
-    (the partner's place is free again). The coordinators are told if the need stays open."""
-    made = propose_open(scope, {proposal.kind})
-    if not any(p.hrd_id == proposal.hrd_id and p.kind == proposal.kind for p in made):
-        hrd = scope.session.get(Person, proposal.hrd_id)
-        if hrd is not None and proposal.kind in open_needs(scope.session, hrd, keep_pending=True):
-            _no_candidate(scope, hrd, proposal.kind, f"proposal:{proposal.id}:no-next")
+    """After a decline or a lapsed offer: the next best partner of that kind for that HRD (whatever
+    made the offer: the engine, or a coordinator's ``/match`` for a kind the HRD did not list or
+    already has), then other open needs of the kind (the partner's place is free again). The
+    coordinators are told, by the HRD's name, when nobody is left."""
+    hrd = scope.session.get(Person, proposal.hrd_id)
+    if hrd is not None and hrd.role == "hrd" and hrd.status == "active" and not _still_open(scope, proposal):
+        _next_candidate(scope, hrd, proposal)
+    propose_open(scope, {proposal.kind})
+
+
+def _still_open(scope: Scope, proposal: Proposal) -> bool:
+    """Whether the HRD already has another proposal or offer of that kind (nothing to look for)."""
+    return scope.session.exec(select(Proposal.id).where(
+        Proposal.hrd_id == proposal.hrd_id, Proposal.kind == proposal.kind, Proposal.id != proposal.id,
+        col(Proposal.status).in_(("pending", "offered")))).first() is not None
+
+
+def _next_candidate(scope: Scope, hrd: Person, proposal: Proposal) -> None:
+    kind = proposal.kind
+    profile = hrd_profile(hrd, {kind})
+    partners = partner_profiles(scope.session, pending=True, kinds={kind})
+    found = candidates(profile, partners, weights(scope.core), excluded(scope.session), kind=kind,
+                       k=scope.core.config.matching.candidates)
+    if not found:
+        _no_candidate(scope, hrd, kind, f"proposal:{proposal.id}:no-next")
+        return
+    best, score = found[0]
+    made = _create(scope, profile.id, best.id, kind, score)
+    _announce(scope, made, [_alias(scope.session, p.id) for p, _s in found[1:]])
 
 
 # -- offers ---------------------------------------------------------------------------------------------
@@ -245,16 +270,18 @@ def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person) -> Non
     proposal.status, proposal.offered_at = "offered", scope.now
     proposal.offer_expires_at = scope.now + scope.core.config.matching.offer_timeout
     scope.session.add(proposal)
-    pid, kind, alias, country = proposal.id, proposal.kind, hrd.alias, hrd.country or "—"
-    needs, languages = ", ".join(sorted(csv_set(hrd.expertise))), ", ".join(sorted(csv_set(hrd.languages)))
+    pid, kind, alias, country = proposal.id, proposal.kind, hrd.alias, hrd.country
+    needs, languages = ", ".join(sorted(csv_set(hrd.expertise))), sorted(csv_set(hrd.languages))
     until, zone = proposal.offer_expires_at, partner.timezone
 
     def render(_: Translate) -> str:
+        where = country_label(country, _.language) if country else "—"
+        spoken = ", ".join(language_label(code, _.language) for code in languages) or "—"
         return "\n".join([
             _("Offer #{id}: would you support {hrd}, a human rights defender in {country}, as their {kind}?").format(
-                id=pid, hrd=alias, country=country, kind=kind),
+                id=pid, hrd=alias, country=where, kind=kind_noun(_, kind)),
             _("They need help with: {needs}.").format(needs=needs or _("nothing specific")),
-            _("Languages: {languages}.").format(languages=languages or "—"),
+            _("Languages: {languages}.").format(languages=spoken),
             _("If you accept, you will be introduced and alerted when they miss a check-in or raise the alarm."),
             _("Answer by {when}: /accept {id} or /decline {id} [reason].").format(when=_.when(until, zone), id=pid),
         ])
@@ -278,7 +305,7 @@ def manual_match(ctx: Context, hrd: Person, partner: Person) -> None:
             raise InvariantError("an offered proposal without an expiry")
         ctx.reply(ctx._("{hrd} already has an offer waiting for an answer from {partner} (#{id}, {kind}) until "
                         "{when}. Nothing was changed.").format(
-            hrd=hrd.alias, partner=_alias(session, waiting.partner_id), id=waiting.id, kind=kind,
+            hrd=hrd.alias, partner=_alias(session, waiting.partner_id), id=waiting.id, kind=kind_noun(ctx._, kind),
             when=ctx._.when(waiting.offer_expires_at, ctx.person.timezone if ctx.person else "UTC")))
         return
     scope = Scope.of(ctx)
@@ -341,7 +368,7 @@ def _lapsed(scope: Scope, proposal: Proposal) -> None:
                                         "do anything.").format(id=pid, hrd=hrd), key=f"proposal:{pid}:lapsed")
     scope.tell_coordinators(lambda _: _("Offer #{id} ({hrd} ↔ {partner}, {kind}) lapsed without an answer; "
                                         "looking for the next candidate.").format(
-        id=pid, hrd=hrd, partner=partner_alias, kind=kind), f"proposal:{pid}:lapsed")
+        id=pid, hrd=hrd, partner=partner_alias, kind=kind_noun(_, kind)), f"proposal:{pid}:lapsed")
     after_refusal(scope, proposal)
 
 

@@ -37,14 +37,20 @@ def parse_command(text: str) -> ParsedCommand | None:
     return ParsedCommand(name.lower(), (args or "").strip(), bot)
 
 
+_KEY = re.compile(r"(?:^|(?<=\s))(\w+)\s*=")
+
+
 def parse_assignments(args: str) -> tuple[dict[str, str], list[str]]:
-    """Parse ``key=value key2="a, b"`` pairs; returns (pairs, tokens that were not pairs)."""
+    """Parse ``key=value key2=a, b key3="x y"`` pairs: a value runs to the next ``key=`` (so it may
+    hold spaces, as in ``expertise=land rights, environment``); quotes around it are dropped.
+    Returns (pairs, words before the first pair)."""
+    keys = list(_KEY.finditer(args))
+    leftovers = args[:keys[0].start()].split() if keys else args.split()
     pairs: dict[str, str] = {}
-    leftovers: list[str] = []
-    for match in re.finditer(r'(\w+)\s*=\s*("([^"]*)"|\S+(?:\s*,\s*[^\s=,]+)*)|(\S+)', args):
-        if match.group(4) is not None:
-            leftovers.append(match.group(4))
-            continue
-        value = match.group(3) if match.group(3) is not None else match.group(2)
-        pairs[match.group(1).lower()] = value.strip()
+    for index, key in enumerate(keys):
+        following = keys[index + 1] if index + 1 < len(keys) else None
+        value = args[key.end():following.start() if following else len(args)].strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].strip()
+        pairs[key.group(1).lower()] = value
     return pairs, leftovers

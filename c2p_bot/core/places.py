@@ -125,11 +125,13 @@ def region_index() -> dict[str, tuple[str, ...]]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def country_label(code: str, language: str) -> str:
     """A country's name in ``language``: ``("KE", "fr") → "Kenya"``."""
     return str(Locale.parse(language).territories.get(code, code))
 
 
+@lru_cache(maxsize=4096)
 def region_label(value: str, language: str) -> str:
     """A stored coverage value (country code, M49 grouping or "global") by name in ``language``."""
     territories = Locale.parse(language).territories
@@ -165,6 +167,8 @@ def parse_country(raw: str, config: CoreSettings, _: Translate) -> str:
         raise _which_one(_, ambiguous) from None
     except TooMany:
         values = []
+    if len(values) == 1:  # "the Philippines"
+        return values[0]
     if not values:
         raise FieldError(accepted_country(_, config))
     raise FieldError(_("“{item}” is more than one country. Write just the one you work in, for example "

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from c2p_bot.core import language_names, places, zones
+from c2p_bot.core.answer_words import kind_noun, kinds_choice, parse_kinds, yes_no_word
 from c2p_bot.core.field_error import FieldError
 from c2p_bot.core.i18n import N_, SUPPORTED_LANGUAGES, Translate, bot_language_named, language_name
+from c2p_bot.core.lenient_lists import UnknownItems, resolve, tag_vocabulary, yes_or_no
+from c2p_bot.core.number_words import parse_count
 from c2p_bot.core.roles import PARTNER_KINDS, Role
 from c2p_bot.core.settings import CoreSettings
-from matching.vocabulary import VocabularyError
 from storage.models import Person
 
 MAX_LIST = 20
@@ -30,22 +32,18 @@ class ProfileField:
     multi: bool = False
 
 
-def _split(raw: str) -> list[str]:
-    items = [p.strip() for p in re.split(r"[,\s]+", raw) if p.strip()]
-    if len(items) > MAX_LIST:
-        raise FieldError("")
-    return items
-
-
-def _list_of(normalise: Callable[[str], str], raw: str, accepted: str) -> list[str]:
+def _list_of(resolve: Callable[[str], list[str]], raw: str, accepted: str, _: Translate) -> list[str]:
+    """The known items of a typed list (any separator, items with spaces); an error names the rest."""
     try:
-        items = _split(raw)
-        values = [normalise(item) for item in items]
-    except (VocabularyError, FieldError):
-        raise FieldError(accepted) from None
+        values = resolve(raw)
+    except UnknownItems as error:
+        named = [_("“{item}”").format(item=item) for item in error.items]
+        problem = (_("I don't know “{item}”.").format(item=error.items[0]) if len(named) == 1
+                   else _("I don't know these: {items}.").format(items=", ".join(named)))
+        raise FieldError(problem + " " + accepted) from None
     if not values:
         raise FieldError(accepted)
-    return list(dict.fromkeys(values))
+    return values
 
 
 # --- validators ---------------------------------------------------------------------------
@@ -66,15 +64,8 @@ def _accepted_alias(_: Translate, config: CoreSettings) -> str:
 
 
 def _parse_expertise(raw: str, config: CoreSettings, _: Translate) -> list[str]:
-    vocabulary = set(config.matching.expertise)
-
-    def check(tag: str) -> str:
-        tag = tag.lower()
-        if tag not in vocabulary:
-            raise VocabularyError(tag)
-        return tag
-
-    return _list_of(check, raw, _accepted_expertise(_, config))
+    vocabulary = tag_vocabulary(config.matching.expertise)
+    return _list_of(lambda text: resolve(text, vocabulary), raw, _accepted_expertise(_, config), _)
 
 
 def _accepted_expertise(_: Translate, config: CoreSettings) -> str:
@@ -82,28 +73,29 @@ def _accepted_expertise(_: Translate, config: CoreSettings) -> str:
 
 
 def _parse_kinds(raw: str, config: CoreSettings, _: Translate) -> list[str]:
-    def check(kind: str) -> str:
-        kind = kind.lower()
-        if kind not in PARTNER_KINDS:
-            raise VocabularyError(kind)
-        return kind
-
-    return _list_of(check, raw, _accepted_kinds(_, config))
+    return _list_of(parse_kinds, raw, _accepted_kinds(_, config), _)
 
 
 def _accepted_kinds(_: Translate, config: CoreSettings) -> str:
-    return _("Choose one or more of: mp, lawyer, journalist.")
+    return _("Choose one or more: {kinds}.").format(kinds=kinds_choice(_))
 
 
 def _parse_kind(raw: str, config: CoreSettings, _: Translate) -> str:
-    kind = raw.strip().lower()
-    if kind not in PARTNER_KINDS:
+    kinds = _list_of(parse_kinds, raw, _accepted_kind(_, config), _)
+    if len(kinds) > 1:
         raise FieldError(_accepted_kind(_, config))
-    return kind
+    return kinds[0]
 
 
 def _accepted_kind(_: Translate, config: CoreSettings) -> str:
-    return _("Choose one of: mp, lawyer, journalist.")
+    return _("Choose one: {kinds}.").format(kinds=kinds_choice(_))
+
+
+def _show_kinds(name: str) -> Callable[[Person, Translate], str]:
+    def show(person: Person, _: Translate) -> str:
+        return ", ".join(kind_noun(_, kind) for kind in (getattr(person, name) or "").split(",") if kind)
+
+    return show
 
 
 def _parse_ui_language(raw: str, config: CoreSettings, _: Translate) -> str:
@@ -118,25 +110,23 @@ def _accepted_ui_language(_: Translate, config: CoreSettings) -> str:
 
 
 def _parse_capacity(raw: str, config: CoreSettings, _: Translate) -> int:
-    value = raw.strip()
-    if not value.isdigit() or not 0 <= int(value) <= 50:
-        raise FieldError(_accepted_capacity(_, config))
-    return int(value)
+    value = parse_count(raw)
+    if value is None or not 0 <= value <= 50:
+        raise FieldError(_("“{item}” is not a number from 0 to 50.").format(item=raw.strip()) + " "
+                         + _accepted_capacity(_, config))
+    return value
 
 
 def _accepted_capacity(_: Translate, config: CoreSettings) -> str:
     return _("Capacity is how many defenders you can support at once: a number from 0 to 50.")
 
 
-_YES = {"yes", "y", "true", "on", "1"}
-_NO = {"no", "n", "false", "off", "0"}
-
-
 def _parse_yes_no(raw: str, config: CoreSettings, _: Translate) -> bool:
-    value = raw.strip().lower()
-    if value in _YES | _NO:
-        return value in _YES
-    raise FieldError(_accepted_notes_over_telegram(_, config))
+    value = yes_or_no(raw)
+    if value is None:
+        raise FieldError(_("“{item}” is not yes or no.").format(item=raw.strip()) + " "
+                         + _accepted_notes_over_telegram(_, config))
+    return value
 
 
 def _accepted_notes_over_telegram(_: Translate, config: CoreSettings) -> str:
@@ -147,7 +137,7 @@ def _accepted_notes_over_telegram(_: Translate, config: CoreSettings) -> str:
 
 def _show_yes_no(name: str) -> Callable[[Person, Translate], str]:
     def show(person: Person, _: Translate) -> str:
-        return "yes" if getattr(person, name) else "no"
+        return yes_no_word(_, bool(getattr(person, name)))
 
     return show
 
@@ -186,7 +176,7 @@ FIELDS: dict[str, ProfileField] = {
         ProfileField("alias", _ALL, N_("What should we call you? Choose an alias."),
                      _accepted_alias, _parse_alias, _set_attr("alias"), _show_attr("alias")),
         ProfileField("kind", _PARTNER, N_("Are you an MP, a lawyer or a journalist?"),
-                     _accepted_kind, _parse_kind, _set_attr("kind"), _show_attr("kind"),
+                     _accepted_kind, _parse_kind, _set_attr("kind"), _show_kinds("kind"),
                      choices=lambda c: PARTNER_KINDS),
         ProfileField("country", _HRD, N_("Which country do you work in?"),
                      places.accepted_country, places.parse_country, _set_attr("country"), places.show_country),
@@ -197,7 +187,7 @@ FIELDS: dict[str, ProfileField] = {
                      language_names.accepted_languages, language_names.parse_languages,
                      _set_attr("languages", _csv), language_names.show_languages),
         ProfileField("wants", _HRD, N_("Who would you like to be paired with?"),
-                     _accepted_kinds, _parse_kinds, _set_attr("wants", _csv), _show_attr("wants"),
+                     _accepted_kinds, _parse_kinds, _set_attr("wants", _csv), _show_kinds("wants"),
                      choices=lambda c: PARTNER_KINDS, multi=True),
         ProfileField("expertise", _HRD_PARTNER, N_("Which areas of work fit you?"),
                      _accepted_expertise, _parse_expertise, _set_attr("expertise", _csv),

@@ -12,15 +12,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+from c2p_bot.core.number_words import ascii_digits
+
+MAX_TIMES = 12
+_TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?(am|pm|h)?$")
+_AM_PM = re.compile(r"(\d)\s*([ap])\.?\s?m\b\.?")  # "9 p.m." → "9pm"
+_TIME_SEPARATORS = re.compile(r"[\s,;/|&+،؛]+")
+_CONNECTORS = {"and", "et", "y", "и", "و"}
 
 
 class ScheduleError(ValueError):
-    """Bad schedule text; ``code`` says what was wrong (the caller translates)."""
+    """Bad schedule text; ``code`` says what was wrong and ``item`` which part (the caller translates)."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
+    def __init__(self, code: str, item: str = "") -> None:
+        super().__init__(f"{code}: {item!r}" if item else code)
         self.code = code
+        self.item = item
 
 
 @dataclass(frozen=True)
@@ -60,13 +67,28 @@ def wall_clock_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
 
 
 def parse_times(text: str) -> tuple[time, ...]:
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or len(parts) > 12:
-        raise ScheduleError("bad_times")
-    result = []
-    for part in parts:
-        match = _TIME.match(part)
-        if not match:
-            raise ScheduleError("bad_times")
-        result.append(time(int(match.group(1)), int(match.group(2))))
-    return tuple(sorted(set(result)))
+    """Times of day as people write them, separated by anything: ``21:00, 09:00``, ``9am 9:30 pm``,
+    ``21h``, ``9h30``, ``21.30``, ``٠٩:٠٠``; sorted, once each. A wrong one raises
+    :class:`ScheduleError` with ``code`` ``bad_time`` and the ``item`` as written."""
+    cleaned = _AM_PM.sub(lambda m: m.group(1) + m.group(2) + "m", ascii_digits(text).lower())
+    parts = [p.removeprefix("و") for p in _TIME_SEPARATORS.split(cleaned) if p and p.strip()]
+    parts = [p for p in parts if p and p not in _CONNECTORS]
+    if not parts:
+        raise ScheduleError("no_times")
+    if len(parts) > MAX_TIMES:
+        raise ScheduleError("too_many", str(MAX_TIMES))
+    return tuple(sorted({_time_of_day(part) for part in parts}))
+
+
+def _time_of_day(item: str) -> time:
+    match = _TIME.match(item)
+    if not match:
+        raise ScheduleError("bad_time", item)
+    hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    if suffix in ("am", "pm"):
+        if not 1 <= hour <= 12:
+            raise ScheduleError("bad_time", item)
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise ScheduleError("bad_time", item)
+    return time(hour, minute)

@@ -183,6 +183,12 @@ def resolve(raw: str, moment: datetime | None = None) -> str:
         zones = (_canonical(name),)
     if len(zones) == 1:
         return zones[0]
+    if not zones and "," in text:  # "Nairobi, Kenya": the city, else the country
+        for part in text.split(","):
+            try:
+                return resolve(part, now)
+            except ZoneChoice:
+                continue
     raise ZoneChoice("several" if zones else "unknown", text, zones[:MAX_CHOICES])
 
 

@@ -268,7 +268,7 @@ async def test_match_and_unmatch_by_alias(chat: Chat) -> None:
     chat.expect("cora", r"Unmatched")
     chat.expect("paul", r"Offer #1: would you support Amina, a human")
     chat.expect("paul", r"Thank you for accepting offer #1\.")
-    chat.expect("paul", r"You are now matched with Amina \(KE\)\. You")
+    chat.expect("paul", r"You are now matched with Amina \(Kenya\)\. You")
     chat.expect("paul", r"pairing with Amina has ended")
     await chat.say("cora", "/unmatch Amina Paul")
     chat.expect("cora", r"are not matched")

@@ -72,9 +72,9 @@ async def test_onboarding_proposal_approve_accept_then_alerts_reach_the_partner(
     await chat.press("cora", "Approve")
     chat.expect("cora", r"Approved proposal #1: I asked Paul whether they will support Amina.*lapses on "
                         r"2026-03-01 21:00 UTC")
-    offer = chat.expect("paul", r"Offer #1: would you support Amina, a human rights defender in KE, as their "
+    offer = chat.expect("paul", r"Offer #1: would you support Amina, a human rights defender in Kenya, as their "
                                 r"lawyer\?\nThey need help with: detention, environment, land-rights\.\n"
-                                r"Languages: en, sw\.")
+                                r"Languages: English, Swahili\.")
     assert offer.buttons == [[("Accept", "/accept 1"), ("Decline", "/decline 1")]]
     for private in ("amina-phone", "Nairobi", "+", "@"):  # no contact details, account or place
         assert private not in offer.text
@@ -86,7 +86,7 @@ async def test_onboarding_proposal_approve_accept_then_alerts_reach_the_partner(
 
     await chat.press("paul", "Accept")
     chat.expect("paul", r"Thank you for accepting offer #1")
-    chat.expect("paul", r"You are now matched with Amina \(KE\)")
+    chat.expect("paul", r"You are now matched with Amina \(Kenya\)")
     chat.expect("amina-phone", r"You are now paired with Paul, a lawyer")
     chat.expect("cora", r"Matched Amina with Paul: Paul accepted offer #1")
     assert [p[4] for p in proposals(chat)] == ["accepted"]

@@ -61,8 +61,8 @@ async def test_hrd_onboarding_validates_every_answer(chat: Chat) -> None:
     await chat.say("amina", "english, klingon")
     chat.expect("amina", r"doesn't look right.*“klingon”")
     await chat.say("amina", "en, SW")
-    message = chat.expect("amina", r"paired with.*mp, lawyer, journalist")
-    assert [label for label, _ in message.buttons[0]] == ["mp", "lawyer", "journalist"]
+    message = chat.expect("amina", r"paired with.*an MP, a lawyer, a journalist")
+    assert [label for label, _ in message.buttons[0]] == ["MP", "lawyer", "journalist"]
     await chat.say("amina", "priest")
     chat.expect("amina", r"doesn't look right")
     await chat.press("amina", "lawyer")
@@ -190,11 +190,10 @@ async def _partner_picks_kind(chat: Chat, code: str) -> None:
     chat.expect("pia", r"joining as a partner")
     chat.expect("pia", r"What should we call you\? Choose an alias\.")
     await chat.say("pia", "Pia")
-    message = chat.expect("pia", r"MP, a lawyer or a journalist.*Choose one of: mp, lawyer, journalist")
-    assert [label for label, _ in message.buttons[0]] == ["mp", "lawyer", "journalist"]
+    message = chat.expect("pia", r"MP, a lawyer or a journalist.*Choose one: an MP, a lawyer, a journalist")
+    assert [label for label, _ in message.buttons[0]] == ["MP", "lawyer", "journalist"]
     await chat.say("pia", "priest")
-    chat.expect("pia", r"doesn't look right.*Choose one of: mp, lawyer, journalist.*"
-                       r"MP, a lawyer or a journalist")
+    chat.expect("pia", r"doesn't look right.*“priest”.*MP, a lawyer or a journalist")
     await chat.press("pia", "lawyer")
     chat.expect("pia", r"countries or regions")
     for answer, next_question in (("KE", r"languages"), ("en", r"areas of work"),
@@ -222,7 +221,11 @@ async def test_partner_invited_in_chat_without_kind_picks_it(chat: Chat) -> None
 
 async def test_invite_partner_with_an_unknown_kind_is_refused(chat: Chat) -> None:
     await people.coordinator(chat)
-    for args in ("partner priest", "hrd lawyer", "partner lawyer extra", "nobody"):
+    for args, reply in (("partner priest", r"“priest” is not a kind of partner.*/invite partner lawyer"),
+                        ("hrd lawyer", r"Usage: /invite hrd, /invite partner \[mp\|lawyer\|journalist\]"),
+                        ("partner lawyer extra", r"“extra” is not a kind of partner"),
+                        ("partner lawyer journalist", r"“lawyer journalist” is not a kind of partner"),
+                        ("nobody", r"Usage: /invite hrd")):
         await chat.say("cora", f"/invite {args}")
-        chat.expect("cora", r"Usage: /invite hrd, /invite partner \[mp\|lawyer\|journalist\]")
+        chat.expect("cora", reply)
     assert not [m for m in chat.transport.inbox["cora"] if "/start " in m.text]

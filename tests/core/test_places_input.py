@@ -46,6 +46,7 @@ def test_a_country_by_name_in_any_bot_language_or_by_code(config: Config, raw: s
     ("USA", "US"), ("United States", "US"), ("Estados Unidos", "US"), ("DRC", "CD"),
     ("Colombia", "CO"), ("Colombie", "CO"), ("Philippines", "PH"), ("Filipinas", "PH"),
     ("Trinidad and Tobago", "TT"), ("Trinité-et-Tobago", "TT"), ("México", "MX"), ("Mexico", "MX"),
+    ("the Philippines", "PH"), ("The Gambia", "GM"), ("Kenya!", "KE"),
 ])
 def test_countries_with_spaces_accents_and_other_languages(config: Config, raw: str, code: str) -> None:
     assert parse(config, "country", raw) == code
@@ -115,7 +116,8 @@ def test_one_bad_language_in_a_list_is_named(config: Config) -> None:
     ("africa/nairobi", "Africa/Nairobi"), ("Kenya", "Africa/Nairobi"), ("KE", "Africa/Nairobi"),
     ("Найроби", "Africa/Nairobi"), ("Bogotá", "America/Bogota"), ("bogota", "America/Bogota"),
     ("Colombia", "America/Bogota"), ("New York", "America/New_York"), ("UTC", "UTC"), ("utc", "UTC"),
-    ("europe/berlin", "Europe/Berlin"), ("Kolkata", "Asia/Kolkata"),
+    ("europe/berlin", "Europe/Berlin"), ("Kolkata", "Asia/Kolkata"), ("Nairobi, Kenya", "Africa/Nairobi"),
+    ("New York, USA", "America/New_York"), ("Asia/Calcutta", "Asia/Kolkata"), ("Egypt", "Africa/Cairo"),
 ])
 def test_a_time_zone_by_city_zone_or_country(config: Config, raw: str, zone: str) -> None:
     assert parse(config, "timezone", raw) == zone
@@ -180,4 +182,4 @@ def test_the_lookups_are_built_quickly(config: Config) -> None:
     assert parse(config, "regions", "East Africa") == ["Eastern Africa"]
     assert parse(config, "languages", "English") == ["en"]
     assert parse(config, "timezone", "Nairobi") == "Africa/Nairobi"
-    assert time.perf_counter() - started < 0.25
+    assert time.perf_counter() - started < 0.5

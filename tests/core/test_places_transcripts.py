@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session, select
 
 from c2p_bot.core.roles import Role
@@ -103,3 +105,30 @@ async def test_schedule_refuses_a_fixed_offset_zone_and_names_it(chat: Chat) -> 
     with Session(chat.core.engine) as session:
         clock = session.exec(select(CheckinClock)).one()
         assert clock.timezone == "America/Bogota"
+
+
+
+async def test_offers_matches_and_alerts_name_the_country_and_languages(chat: Chat) -> None:
+    await people.coordinator(chat)
+    await people.hrd(chat, country="Kenya", languages="English, Swahili")
+    await people.partner(chat)
+    await chat.say("cora", "/match Amina Paul")
+    chat.skip("cora")
+    chat.expect("paul", r"^Offer #1: would you support Amina, a human rights defender in Kenya, as their lawyer\?"
+                        r".*Languages: English, Swahili\.")
+    await chat.press("paul", "Accept")
+    chat.expect("paul", r"Thank you for accepting offer #1")
+    chat.expect("paul", r"matched with Amina \(Kenya\)")
+    chat.skip("amina")
+    chat.clock.advance(timedelta(days=1, hours=1, minutes=1))
+    await chat.tick()
+    chat.expect("paul", r"ALERT #1: Amina missed a check-in.*Country: Kenya\.")
+
+
+async def test_an_offer_in_french_names_them_in_french(chat: Chat) -> None:
+    await people.coordinator(chat)
+    await people.hrd(chat, country="KE", languages="en sw")
+    await people.partner(chat, language="fr")
+    await chat.say("cora", "/match Amina Paul")
+    offer = chat.expect("paul", r"Offre #1", skipping=True)
+    assert "Kenya" in offer.text and "anglais, swahili" in offer.text and "KE" not in offer.text

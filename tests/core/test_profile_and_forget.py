@@ -25,7 +25,7 @@ async def test_profile_rejects_bad_values_and_changes_nothing(chat: Chat) -> Non
     await people.coordinator(chat)
     await people.hrd(chat)
     for args, answer in (("country=XX languages=en", r"country is not valid.*“XX”.*two-letter"),
-                         ("wants=priest", r"wants is not valid.*mp, lawyer, journalist"),
+                         ("wants=priest", r"wants is not valid.*“priest”.*an MP, a lawyer, a journalist"),
                          ("capacity=3", r"can't change capacity.*Fields you can set"),
                          ("nonsense", r"can't change nonsense"),
                          ("timezone=Mars/Base", r"“Mars/Base”.*Nairobi"),

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from c2p_bot.core.answer_words import a_kind, kind_noun, parse_kinds
 from c2p_bot.core.audit_view import audit_lines
 from c2p_bot.core.context import Context
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.invites import approve_invite, create_invite, last_invite_id
+from c2p_bot.core.lenient_lists import UnknownItems
 from c2p_bot.core.matching_facts import csv_set, loads
+from c2p_bot.core.number_words import parse_count
 from c2p_bot.core.person_args import MAX_BUTTONS, Slot, key, take
+from c2p_bot.core.places import country_label
 from c2p_bot.core.recipients import active_partners, coordinators
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import PARTNER_KINDS, Role
@@ -30,11 +34,16 @@ AUDIT_DEFAULT, AUDIT_MAX = 20, 200
 def invite_command(ctx: Context, args: str) -> None:
     words = args.lower().split()
     usage = ctx._("Usage: /invite hrd, /invite partner [mp|lawyer|journalist], or /invite coordinator")
-    if not words or words[0] not in {r.value for r in Role} or len(words) > 2:
+    kinds, unknown = _kinds_named(" ".join(args.split()[1:]))
+    if words[:1] == [Role.PARTNER.value] and (unknown or len(kinds) > 1):
+        ctx.reply(ctx._("“{item}” is not a kind of partner. Write /invite partner MP, /invite partner lawyer "
+                        "or /invite partner journalist.").format(item=unknown or " ".join(args.split()[1:])))
+        return
+    if not words or words[0] not in {r.value for r in Role} or unknown or len(kinds) > 1:
         ctx.reply(usage)
         return
     role = Role(words[0])
-    kind = words[1] if len(words) > 1 else None
+    kind = kinds[0] if kinds else None
     # A partner invited without a kind chooses it while onboarding (as with `c2p-bot invite`).
     if kind is not None and (role is not Role.PARTNER or kind not in PARTNER_KINDS):
         ctx.reply(usage)
@@ -125,13 +134,22 @@ def approve_invite_command(ctx: Context, args: str) -> None:
             alias=approver, id=number), key=f"invite:{number}:approved:{person.id}")
 
 
+def _kinds_named(text: str) -> tuple[list[str], str]:
+    """The partner kinds ``text`` names (``member of parliament``, ``avocat``…) and what it names
+    that is no kind (empty when all is known)."""
+    try:
+        return parse_kinds(text), ""
+    except UnknownItems as error:
+        return [], ", ".join(error.items)
+
+
 def _role_name(ctx: Context, role: Role, kind: str | None) -> str:
     names = {
         Role.COORDINATOR: ctx._("coordinator"),
         Role.HRD: ctx._("human rights defender"),
         Role.PARTNER: ctx._("partner"),
     }
-    return names[role] + (f" ({kind})" if kind else "")
+    return names[role] + (f" ({kind_noun(ctx._, kind)})" if kind else "")
 
 
 @registry.command("people", roles=COORDINATOR, help=N_("List who is registered, by role."))
@@ -143,7 +161,7 @@ def people_command(ctx: Context, args: str) -> None:
         lines.append(f"\n{_role_name(ctx, role, None).capitalize()} ({len(group)})")
         for person in group:
             status = ctx._("active") if person.status == "active" else ctx._("onboarding")
-            kind = f" [{person.kind}]" if person.kind else ""
+            kind = f" [{kind_noun(ctx._, person.kind)}]" if person.kind else ""
             extra = "".join(hook(ctx, person) for hook in ctx.core.people_hooks)
             lines.append(f"• {person.alias or '#' + str(person.id)}{kind} — {status}{extra}")
     ctx.reply("\n".join(lines))
@@ -153,11 +171,12 @@ def people_command(ctx: Context, args: str) -> None:
 def audit_command(ctx: Context, args: str) -> None:
     count = AUDIT_DEFAULT
     if args:
-        if not args.strip().isdigit() or not 1 <= int(args.strip()) <= AUDIT_MAX:
-            ctx.reply(ctx._("Usage: /audit [N], where N is a number from 1 to {max}.").format(
-                max=AUDIT_MAX))
+        asked = parse_count(args)
+        if asked is None or not 1 <= asked <= AUDIT_MAX:
+            ctx.reply(ctx._("Usage: /audit [N]. “{item}” is not a number from 1 to {max}, like /audit 50.").format(
+                item=args.strip(), max=AUDIT_MAX))
             return
-        count = int(args.strip())
+        count = asked
     entries = ctx.session.exec(
         select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(count)
     ).all()
@@ -172,7 +191,7 @@ def _country(_: Translate, person: Person) -> str:
 
 
 def _kind(_: Translate, person: Person) -> str:
-    return f"{person.alias} ({person.kind})" if person.kind else person.alias or f"#{person.id}"
+    return f"{person.alias} ({kind_noun(_, person.kind)})" if person.kind else person.alias or f"#{person.id}"
 
 
 def _rows(ctx: Context, ids: list[int]) -> list[Person]:
@@ -262,12 +281,13 @@ def activate_match(ctx: Context, hrd: Person, partner: Person, *, confirm: bool 
     ctx.session.add(match)
     ctx.session.flush()
     ctx.audit("match_created", f"match:{match.id}", f"hrd=person:{hrd.id} partner=person:{partner.id}")
-    ctx.tell(hrd, lambda _: _("You are now paired with {partner}, a {kind}. If you miss a check-in or "
+    ctx.tell(hrd, lambda _: _("You are now paired with {partner}, {kind}. If you miss a check-in or "
                               "raise the alarm, they will be alerted.").format(
-        partner=partner.alias, kind=partner.kind or ""), key=f"match:{match.id}:hrd")
+        partner=partner.alias, kind=a_kind(_, partner.kind or "")), key=f"match:{match.id}:hrd")
     ctx.tell(partner, lambda _: _("You are now matched with {hrd} ({country}). You will be alerted if they "
                                   "miss a check-in or raise the alarm.").format(
-        hrd=hrd.alias, country=hrd.country or "—"), key=f"match:{match.id}:partner")
+        hrd=hrd.alias, country=country_label(hrd.country, _.language) if hrd.country else "—"),
+        key=f"match:{match.id}:partner")
     if confirm:
         ctx.reply(ctx._("Matched {hrd} with {partner}.").format(hrd=hrd.alias, partner=partner.alias))
     return match
