@@ -75,7 +75,7 @@ def open_database(config: Config) -> Engine:
 def _people(engine: Engine) -> str:
     with Session(engine) as session:
         count = int(session.exec(select(func.count()).select_from(Person)).one())
-    return "1 person" if count == 1 else f"{count} people"
+    return "1 person" if count == 1 else f"{count:,} people"
 
 
 def _size(n: int) -> str:
