@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     restore = with_config(command("restore", "restore a backup into an empty database"))
     restore.add_argument("input", metavar="FILE", help="the backup file")
     restore.add_argument("--key", metavar="FILE", required=True, help="the backup private key (from keygen)")
+    from c2p_bot.reports.cli import add_commands  # report, export-case
+
+    add_commands(command, with_config)
     return parser
 
 
@@ -335,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from c2p_bot.transports.redaction import install_library_log_redaction
 
             install_library_log_redaction()  # before any chat library logs a word
+        if args.command in ("report", "export-case"):
+            from c2p_bot.reports.cli import run_command
+
+            return run_command(args, config)
         if args.command == "migrate":
             return cmd_migrate(config)
         if args.command == "invite":

@@ -4,12 +4,18 @@ c2p_bot/core/report_data.py."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from babel.numbers import format_percent
+
 from c2p_bot.core.context import Context
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.overview_data import PLAN_STATUS, HrdLine, Overview, overview
 from c2p_bot.core.registry import registry
+from c2p_bot.core.report_data import Report, build
 from c2p_bot.core.roles import Role
+from c2p_bot.durations import DurationError, parse_duration
 
 COORDINATOR = {Role.COORDINATOR}
 ALERT_KINDS = {
@@ -18,6 +24,13 @@ ALERT_KINDS = {
     "duress": N_("duress PIN"),
     "wrong_pin": N_("wrong PINs"),
 }
+OUTCOMES = {
+    "safe": N_("safe"),
+    "false-alarm": N_("false alarm"),
+    "incident": N_("incident"),
+    "detained": N_("detained"),
+}
+REPORT_DEFAULT, REPORT_LONGEST = timedelta(days=90), timedelta(days=3650)
 PLAN_STATES = {
     "current": N_("plan up to date"),
     "review": N_("plan due for review"),
@@ -127,3 +140,73 @@ def _hrd(_: Translate, line: HrdLine, zone: str, plans: bool) -> str:
         parts.append(_(PLAN_STATES[line.plan]) if line.plan in PLAN_STATES else _("plan status unknown"))
     return "; ".join(parts)
 
+
+
+@registry.command("report", roles=COORDINATOR, usage=N_("[PERIOD]"),
+                  help=N_("Sum up the programme over a period (90 days unless you say, e.g. /report 30d)."))
+def report_command(ctx: Context, args: str) -> None:
+    word = args.strip()
+    period = REPORT_DEFAULT
+    if word:
+        try:
+            period = parse_duration(word)
+        except DurationError:
+            ctx.reply(ctx._("“{item}” is not a period I understand. Write a number of days or weeks, for example "
+                            "/report 30d or /report 12w.").format(item=word[:20]))
+            return
+        if period > REPORT_LONGEST:
+            ctx.reply(ctx._("“{item}” is too long: a report covers at most 10 years, for example /report 52w.").format(
+                item=word[:20]))
+            return
+        if period < timedelta(days=1):
+            ctx.reply(ctx._("“{item}” is too short: a report covers at least 1 day, for example /report 7d.").format(
+                item=word[:20]))
+            return
+    data = build(ctx.session, ctx.now - period, ctx.now, ctx.config.escalation.steps)
+    zone = ctx.person.timezone if ctx.person else "UTC"
+    ctx.reply("\n".join(report_lines(ctx._, data, zone, f"{period.days}d")))
+
+
+def report_lines(_: Translate, data: Report, zone: str, since: str) -> list[str]:
+    """A short summary of ``data``: aggregates only."""
+    def percent(value: float) -> str:
+        return format_percent(value, locale=_.locale)
+
+    lines = [_.ngettext("Report for the last {n} day (since {when}):", "Report for the last {n} days (since {when}):",
+                        data.days).format(n=_.number(data.days), when=_.when(data.since, zone)),
+             _("Defenders protected (with a partner): {protected} of {active}.").format(
+                 protected=_.number(data.hrds_protected), active=_.number(data.hrds_active))]
+    if data.checkins:
+        lines.append(_("Check-ins: {n}, {rate} on time.").format(
+            n=_.number(data.checkins), rate=percent(data.on_time_rate or 0)))
+    else:
+        lines.append(_("Check-ins: 0."))
+    if data.alerts:
+        kinds = ", ".join(f"{kind_name(_, kind)}: {_.number(n)}" for kind, n in data.by_kind.items())
+        still = data.by_status.get("open", 0) + data.by_status.get("acked", 0)
+        lines.append(_("Alerts: {n} ({kinds}); still open: {open}.").format(
+            n=_.number(data.alerts), kinds=kinds, open=_.number(still)))
+    else:
+        lines.append(_("Alerts: 0."))
+    if data.by_outcome is None:
+        lines.append(_("Outcomes: not recorded."))
+    else:
+        outcomes = ", ".join(f"{_(OUTCOMES[k]) if k in OUTCOMES else k}: {_.number(n)}"
+                             for k, n in data.by_outcome.items())
+        lines.append(_("Outcomes: {outcomes}; false alarms: {rate}.").format(
+            outcomes=outcomes, rate=percent(data.false_alarm_rate or 0)))
+    if data.ack_all is None:
+        lines.append(_("Time to acknowledge: no acknowledgement in this period."))
+    else:
+        lines.append(_("Time to acknowledge: median {median}; 90% within {p90}.").format(
+            median=_.duration(timedelta(seconds=data.ack_all.median)),
+            p90=_.duration(timedelta(seconds=data.ack_all.p90))))
+    lines.append(_("Drills: none recorded.") if data.drills is None
+                 else _("Drills: {n}.").format(n=_.number(data.drills)))
+    lines.append(_("Partner actions: none recorded.") if data.actions is None
+                 else _("Partner actions: {n} ({kinds}).").format(
+                     n=_.number(sum(data.actions.values())),
+                     kinds=", ".join(f"{k}: {_.number(n)}" for k, n in data.actions.items())))
+    lines.append(_("For charts and the times per step and per partner, the operator can run: "
+                   "c2p-bot report --since {since} --format html --out report.html").format(since=since))
+    return lines
