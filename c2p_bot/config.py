@@ -111,6 +111,41 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 }
 
 
+# Secrets as systemd credentials (``LoadCredential=NAME:/etc/c2p-bot/FILE`` in the unit):
+# files named so in $CREDENTIALS_DIRECTORY, by config key. They override the config file; the
+# environment variables above override them. The ``kek`` credential is the key file itself.
+CREDENTIALS: dict[str, tuple[str, str]] = {
+    "database-url": ("database", "url"),
+    "telegram-token": ("telegram", "token"),
+    "telegram-secret-token": ("telegram", "secret_token"),
+    "matrix-password": ("matrix", "password"),
+    "heartbeat-url": ("monitoring", "heartbeat_url"),
+}
+KEK_CREDENTIAL = "kek"
+
+
+def credentials(env: dict[str, str]) -> dict[tuple[str, str], str]:
+    """The config values found in $CREDENTIALS_DIRECTORY (set by systemd), by (section, key)."""
+    folder = env.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return {}
+    found: dict[tuple[str, str], str] = {}
+    for name, where in CREDENTIALS.items():
+        file = Path(folder) / name
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read the credential {name} ({type(error).__name__})") from None
+        if not value:
+            raise ConfigError(f"the credential {name} is empty: put the {'.'.join(where)} value in its file")
+        found[where] = value
+    if (Path(folder) / KEK_CREDENTIAL).is_file():
+        found[("crypto", "key_file")] = str(Path(folder) / KEK_CREDENTIAL)
+    return found
+
+
 def _format_error(error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -131,6 +166,10 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
     from_process = env is None
     env = dict(os.environ) if env is None else env
     data: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for (section, key), value in credentials(env).items():
+        target = data.setdefault(section, {})
+        if isinstance(target, dict):
+            target[key] = value
     for var, (section, key) in ENV_OVERRIDES.items():
         if env.get(var):
             target = data.setdefault(section, {})
