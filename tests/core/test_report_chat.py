@@ -28,6 +28,8 @@ async def test_report_defaults_to_90_days_and_a_short_period_can_be_empty(chat: 
     await activity.history(chat)
     await chat.say("cora", "/report")
     chat.expect("cora", r"Report for the last 90 days")
+    await chat.say("cora", "/report 4 weeks")
+    chat.expect("cora", r"Report for the last 28 days.*--since 28d")
     chat.clock.advance(3 * DAY)
     await chat.say("cora", "/report 1d")
     text = chat.expect("cora", r"Report for the last 1 day").text

@@ -8,14 +8,15 @@ from datetime import timedelta
 
 from babel.numbers import format_percent
 
+from c2p_bot.core.answer_words import kind_noun
 from c2p_bot.core.context import Context
+from c2p_bot.core.duration_words import SpokenDurationError, parse_spoken_duration
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.overview_data import PLAN_STATUS, HrdLine, Overview, overview
 from c2p_bot.core.registry import registry
 from c2p_bot.core.report_data import Report, build
 from c2p_bot.core.roles import Role
-from c2p_bot.durations import DurationError, parse_duration
 
 COORDINATOR = {Role.COORDINATOR}
 ALERT_KINDS = {
@@ -81,7 +82,7 @@ def overview_lines(_: Translate, data: Overview, zone: str) -> list[str]:
         lines += ["", _("Partners (load against capacity):")]
         for p in data.partner_lines:
             text = _("• {partner} ({kind}): {load} of {capacity}").format(
-                partner=p.alias, kind=p.kind or "—", load=p.load, capacity=p.capacity)
+                partner=p.alias, kind=kind_noun(_, p.kind) if p.kind else "—", load=p.load, capacity=p.capacity)
             if not p.available:
                 text += " — " + _("not available")
             elif p.load >= p.capacity:
@@ -92,23 +93,25 @@ def overview_lines(_: Translate, data: Overview, zone: str) -> list[str]:
         for w in data.waiting_lines:
             if w.status == "pending":
                 lines.append(_("• #{id} {hrd} ↔ {partner} ({kind}): waiting for your decision, /approve {id} "
-                               "or /reject {id}").format(id=w.id, hrd=w.hrd, partner=w.partner, kind=w.kind))
+                               "or /reject {id}").format(id=w.id, hrd=w.hrd, partner=w.partner,
+                                                         kind=kind_noun(_, w.kind)))
             else:
                 lines.append(_("• #{id} {hrd} ↔ {partner} ({kind}): offered, answer due {when}").format(
-                    id=w.id, hrd=w.hrd, partner=w.partner, kind=w.kind,
+                    id=w.id, hrd=w.hrd, partner=w.partner, kind=kind_noun(_, w.kind),
                     when=_.when(w.expires, zone) if w.expires else "—"))
     if data.need_lines:
         lines += ["", _("Needs without a partner:")]
         for n in data.need_lines:
+            kind = kind_noun(_, n.kind)
             if n.proposal is None:
                 lines.append(_("• {hrd}, {kind}: no proposal yet (/propose or /match)").format(
-                    hrd=n.hrd, kind=n.kind))
+                    hrd=n.hrd, kind=kind))
             elif n.status == "offered":
                 lines.append(_("• {hrd}, {kind}: offer #{id} waits for the partner").format(
-                    hrd=n.hrd, kind=n.kind, id=n.proposal))
+                    hrd=n.hrd, kind=kind, id=n.proposal))
             else:
                 lines.append(_("• {hrd}, {kind}: proposal #{id} waits for your decision").format(
-                    hrd=n.hrd, kind=n.kind, id=n.proposal))
+                    hrd=n.hrd, kind=kind, id=n.proposal))
     if data.hrds + data.partners == 0:
         lines += ["", _("Nobody has joined yet. Invite people with /invite.")]
     return lines
@@ -131,7 +134,7 @@ def _hrd(_: Translate, line: HrdLine, zone: str, plans: bool) -> str:
     parts = [head]
     if line.partners:
         parts.append(_("partners: {partners}").format(partners=", ".join(
-            f"{alias} ({kind})" if kind else alias for alias, kind in line.partners)))
+            f"{alias} ({kind_noun(_, kind)})" if kind else alias for alias, kind in line.partners)))
     else:
         parts.append(_("no partner"))
     parts.append(_("last check-in {when}").format(when=_.when(line.last_checkin, zone)) if line.last_checkin
@@ -149,8 +152,8 @@ def report_command(ctx: Context, args: str) -> None:
     period = REPORT_DEFAULT
     if word:
         try:
-            period = parse_duration(word)
-        except DurationError:
+            period = parse_spoken_duration(word)  # "30d", "30 days", "3 semanas"…
+        except SpokenDurationError:
             ctx.reply(ctx._("“{item}” is not a period I understand. Write a number of days or weeks, for example "
                             "/report 30d or /report 12w.").format(item=word[:20]))
             return
@@ -182,7 +185,8 @@ def report_lines(_: Translate, data: Report, zone: str, since: str) -> list[str]
     else:
         lines.append(_("Check-ins: 0."))
     if data.alerts:
-        kinds = ", ".join(f"{kind_name(_, kind)}: {_.number(n)}" for kind, n in data.by_kind.items())
+        kinds = ", ".join(_("{what}: {n}").format(what=kind_name(_, kind), n=_.number(n))
+                          for kind, n in data.by_kind.items())
         still = data.by_status.get("open", 0) + data.by_status.get("acked", 0)
         lines.append(_("Alerts: {n} ({kinds}); still open: {open}.").format(
             n=_.number(data.alerts), kinds=kinds, open=_.number(still)))
@@ -191,7 +195,7 @@ def report_lines(_: Translate, data: Report, zone: str, since: str) -> list[str]
     if data.by_outcome is None:
         lines.append(_("Outcomes: not recorded."))
     else:
-        outcomes = ", ".join(f"{_(OUTCOMES[k]) if k in OUTCOMES else k}: {_.number(n)}"
+        outcomes = ", ".join(_("{what}: {n}").format(what=_(OUTCOMES[k]) if k in OUTCOMES else k, n=_.number(n))
                              for k, n in data.by_outcome.items())
         lines.append(_("Outcomes: {outcomes}; false alarms: {rate}.").format(
             outcomes=outcomes, rate=percent(data.false_alarm_rate or 0)))
@@ -206,7 +210,7 @@ def report_lines(_: Translate, data: Report, zone: str, since: str) -> list[str]
     lines.append(_("Partner actions: none recorded.") if data.actions is None
                  else _("Partner actions: {n} ({kinds}).").format(
                      n=_.number(sum(data.actions.values())),
-                     kinds=", ".join(f"{k}: {_.number(n)}" for k, n in data.actions.items())))
+                     kinds=", ".join(_("{what}: {n}").format(what=k, n=_.number(n)) for k, n in data.actions.items())))
     lines.append(_("For charts and the times per step and per partner, the operator can run: "
                    "c2p-bot report --since {since} --format html --out report.html").format(since=since))
     return lines
