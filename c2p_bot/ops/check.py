@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, select
 
 from c2p_bot.config import Config, ConfigError, load_config
@@ -24,7 +24,7 @@ from c2p_bot.core.notes import key_mark
 from c2p_bot.ops import OpsError
 from c2p_bot.ops.backup import KINDS
 from c2p_bot.ops.passphrase import Ask, ask_passphrase
-from storage.engine import StorageError, make_engine
+from storage.engine import StorageError, make_engine, normalise_url
 from storage.migrate import current_revision, head_revision, known_revisions
 from storage.models import Person, Secret
 
@@ -56,9 +56,17 @@ def run_checks(config_file: str | None, ask: bool = False, asker: Ask | None = N
         report("FAIL", "config", str(error))
         return 1
     report("ok", "config", config_file or "none (the defaults)")
-    engine = _check_database(config, report)
-    kek = _check_key(config, engine, report, asker if ask else None, ask) if engine is not None else None
-    if engine is None:
+    fresh = _new_sqlite(config.database.url)
+    if fresh is not None:
+        report("ok", "database", f"SQLite, no database yet (the first c2p-bot run creates {fresh} with schema "
+                                 f"{head_revision()})")
+        engine = None
+    else:
+        engine = _check_database(config, report)
+    if engine is not None or fresh is not None:
+        kek = _check_key(config, engine, report, asker if ask else None, ask)
+    else:
+        kek = None
         report("--", "key", "not checked (no database)")
     report(*_telegram(config))
     report(*_matrix(config, engine, kek))
@@ -69,6 +77,18 @@ def run_checks(config_file: str | None, ask: bool = False, asker: Ask | None = N
     if engine is not None:
         engine.dispose()
     return 1 if any(line.status == "FAIL" for line in lines) else 0
+
+
+def _new_sqlite(url: str) -> Path | None:
+    """The path of a SQLite database that does not exist yet (a check must not create it)."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except Exception:  # noqa: BLE001 - make_engine reports a bad URL
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database).expanduser()
+    return None if path.exists() else path
 
 
 def _check_database(config: Config, report: Callable[[str, str, str], None]) -> Engine | None:
@@ -96,30 +116,32 @@ def _check_database(config: Config, report: Callable[[str, str, str], None]) -> 
     return engine
 
 
-def _check_key(config: Config, engine: Engine, report: Callable[[str, str, str], None],
+def _check_key(config: Config, engine: Engine | None, report: Callable[[str, str, str], None],
                asker: Ask | None, ask: bool) -> Kek | None:
     """Does the key (key file, or passphrase) open the database's verifier? Creates nothing."""
-    try:
-        with Session(engine) as session:
-            verifier = session.get(Secret, VERIFIER)
-            stored = session.get(Secret, KDF_PARAMS)
-            has_data = verifier is not None or session.exec(select(Person.id).limit(1)).first() is not None
-    except Exception:  # no schema yet  # noqa: BLE001
-        verifier = stored = None
-        has_data = False
+    verifier = stored = None
+    has_data = False
+    if engine is not None:
+        try:
+            with Session(engine) as session:
+                verifier = session.get(Secret, VERIFIER)
+                stored = session.get(Secret, KDF_PARAMS)
+                has_data = verifier is not None or session.exec(select(Person.id).limit(1)).first() is not None
+        except Exception:  # noqa: BLE001 - no schema yet
+            verifier = stored = None
     passphrase = take_env_secret(PASSPHRASE_ENV)
     try:
         if stored is not None or passphrase or ask:
             if stored is None and verifier is not None:
                 raise KekError("a passphrase was given, but this database was set up with a key file")
-            if not passphrase and ask:
-                passphrase = ask_passphrase(new=stored is None, ask=asker)
-            if not passphrase:
-                raise KekError("this database is protected by a passphrase: set C2P_PASSPHRASE or use "
-                               "--ask-passphrase")
             if stored is None:
                 report("ok", "key", "no data yet; the first c2p-bot run sets up the passphrase")
                 return None
+            if not passphrase and ask:
+                passphrase = ask_passphrase(new=False, ask=asker)
+            if not passphrase:
+                raise KekError("this database is protected by a passphrase: set C2P_PASSPHRASE or use "
+                               "--ask-passphrase")
             kek, _params = kek_from_passphrase(passphrase, KdfParams.from_dict(json.loads(stored.blob)))
             what, wrong = "the passphrase", "wrong passphrase"
         else:

@@ -177,6 +177,11 @@ def test_backup_needs_a_backup_key_and_a_new_file(tmp_path: Path, backup_key: Pa
     assert code == 1
     assert err.strip() == f"c2p-bot: error: {tmp_path / 'x.backup'} exists: choose a new file name"
     assert (tmp_path / "x.backup").read_text() == "precious"
+    code, _out, err = cli("backup", "--out", str(tmp_path / "nowhere" / "x.backup"),
+                          "--config", str(config_for(tmp_path / "a.toml", url, backup_key)))
+    assert code == 1
+    assert err.strip() == (f"c2p-bot: error: cannot write {tmp_path / 'nowhere' / 'x.backup'}: the folder "
+                           f"{tmp_path / 'nowhere'} does not exist")
 
 
 def _mark(key_file: Path) -> str:

@@ -69,14 +69,26 @@ def test_an_unreachable_database(tmp_path: Path) -> None:
     assert "hunter2" not in out
 
 
-def test_a_database_without_schema_is_upgraded_by_run(tmp_path: Path) -> None:
+def test_a_new_installation_is_ready_and_nothing_is_created(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     config = write_config(tmp_path / "bot.toml", {"database": {"url": url},
                                                    "crypto": {"key_file": str(tmp_path / "kek")}})
     code, out, _err = cli("check", "--config", str(config))
     found = lines(out)
-    assert found["database"] == f"ok   database: SQLite, no schema yet (c2p-bot migrate or run creates {HEAD})"
+    assert found["database"] == (f"ok   database: SQLite, no database yet (the first c2p-bot run creates "
+                                 f"{tmp_path / 'new.db'} with schema {HEAD})")
     assert found["key"] == (f"ok   key: no data yet; the first c2p-bot run creates the key file {tmp_path / 'kek'}")
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot.toml"]  # a check creates nothing
+
+
+def test_a_database_without_schema_is_upgraded_by_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    make_engine(url).dispose()  # an empty file
+    config = write_config(tmp_path / "bot.toml", {"database": {"url": url},
+                                                   "crypto": {"key_file": str(tmp_path / "kek")}})
+    code, out, _err = cli("check", "--config", str(config))
+    assert lines(out)["database"] == f"ok   database: SQLite, no schema yet (c2p-bot migrate or run creates {HEAD})"
     assert code == 0
 
 
