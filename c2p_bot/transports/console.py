@@ -1,7 +1,9 @@
 """Console transport: a terminal chat in which the operator plays any number of people.
 
 ``/as NAME`` switches who is typing (the prompt shows who); buttons appear as numbered
-choices (type the number); end of input (Ctrl-D) stops the bot.
+choices: typing a number presses that button of the latest message that had buttons, as long as
+the person has not written anything since it came (then a number is just a number, such as an
+answer to "how many?"); end of input (Ctrl-D) stops the bot.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import TextIO
 
-from c2p_bot.core.events import DELETE_MESSAGE, Incoming, Outgoing
+from c2p_bot.core.events import DELETE_MESSAGE, Button, Incoming, Outgoing
 from c2p_bot.core.i18n import gettext_for
 from c2p_bot.core.runtime import Runtime
 
@@ -28,7 +30,7 @@ class ConsoleTransport:
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.user = DEFAULT_USER
-        self._buttons: dict[str, list[str]] = {}
+        self._buttons: dict[str, list[Button]] = {}  # chat id -> the buttons one may press now
         self._ids = itertools.count(1)
 
     async def deliver(self, message: Outgoing) -> str | None:
@@ -40,13 +42,11 @@ class ConsoleTransport:
             header += "  ‼ ALERT"
         lines = [header]
         lines += [f"│ {line}" for line in message.text.splitlines() or [""]]
-        payloads: list[str] = []
-        for row in message.buttons:
-            for button in row:
-                payloads.append(button.payload)
-                lines.append(f"│   [{len(payloads)}] {button.label}")
+        buttons = [button for row in message.buttons for button in row]
+        lines += [f"│   [{number}] {button.label}" for number, button in enumerate(buttons, 1)]
         lines.append("└─")
-        self._buttons[message.chat_id] = payloads
+        if buttons:  # a message without buttons leaves the earlier ones pressable
+            self._buttons[message.chat_id] = buttons
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
         return str(next(self._ids))
@@ -68,9 +68,11 @@ class ConsoleTransport:
                 self.out.write("(usage: /as NAME — letters, digits, - and _)\n")
             return None
         is_button = False
-        choices = self._buttons.get(self.user, [])
+        choices = self._buttons.pop(self.user, [])  # pressed or written over: they are done with
         if text.isdigit() and 1 <= int(text) <= len(choices):
-            text, is_button = choices[int(text) - 1], True
+            pressed = choices[int(text) - 1]
+            self.out.write(f"(pressed [{text}] {pressed.label})\n")
+            text, is_button = pressed.payload, True
         return Incoming(
             platform=self.platform,
             sender_id=self.user,
