@@ -35,7 +35,7 @@ Percentiles: nearest rank.
 
     .venv/bin/python benchmarks/escalation.py [--hrds 10000,100000] [--due 1000] [--same-deadline]
         [--postgres | --postgres-url URL] [--no-sqlite] [--only ours,fair,baseline] [--repeat N]
-        [--noted 0.5] [--profile DIR] [--seed N] [--lead S]
+        [--noted 0.5] [--planned 0] [--profile DIR] [--seed N] [--lead S]
 
 Results: benchmarks/README.md, "## Escalation latency".
 """
@@ -103,7 +103,7 @@ IMPLS = ("ours", "fair", "baseline")
 
 
 def populate(url: str, hrds: int, due: int, seed: int, key_file: Path, noted_share: float,
-             same_deadline: bool) -> dict[str, Any]:
+             same_deadline: bool, planned_share: float = 0.0) -> dict[str, Any]:
     """People (partners and coordinators with custodial keys), matches and clocks; a share of the
     due HRDs check in with a note through the core; the ``due`` HRDs get their deadlines (T0 +
     their offset) from the worker (placeholder +1 h)."""
@@ -138,6 +138,8 @@ def populate(url: str, hrds: int, due: int, seed: int, key_file: Path, noted_sha
     populate_clocks(engine, rows)
     engine.dispose()
     notes_s = checkin_through_core(url, kek, sorted(checkins, key=lambda c: c[1]))
+    planned = sorted(random.Random(seed + 2).sample(due_ids, round(len(due_ids) * planned_share)))
+    plans_s = plans_through_core(url, kek, planned, now) if planned else 0.0
     engine = make_engine(url)
     # Checking in (at an old moment) re-armed those clocks a day after it: back to the placeholder,
     # reminder sent, like the other due HRDs (else the warm-up sweep would raise them early).
@@ -154,8 +156,36 @@ def populate(url: str, hrds: int, due: int, seed: int, key_file: Path, noted_sha
     with_partners = sum(1 for pid in due_ids if people.partners_of[pid])
     return {"hrds": hrds, "due_ids": due_ids, "offsets_us": dict(zip(map(str, due_ids), offsets, strict=True)),
             "grace_s": int(grace.total_seconds()), "noted": len(noted), "notes_s": notes_s,
+            "planned": len(planned), "plans_s": plans_s,
             "partners": len(people.partners), "due_with_partners": with_partners,
             "key_file": str(key_file), "populate_s": time.perf_counter() - started}
+
+
+def plans_through_core(url: str, kek: Any, hrd_ids: list[int], now: datetime) -> float:
+    """Each HRD gets an emergency plan (two contacts, lawyer, medical needs, code words, a
+    proof-of-life question, four actions) stored by the core's ``save_plan``, as ``/plan`` does:
+    sealed to every reader, wrapped for the bot. Returns the seconds it took."""
+    from c2p_bot.core.keyring import Keyring
+    from c2p_bot.core.plans import save_plan
+
+    engine = make_engine(url)
+    keyring = Keyring(engine, kek)
+    started = time.perf_counter()
+    with Session(engine) as session:
+        for hrd_id in hrd_ids:
+            data = {"contacts": [{"name": f"Sister {hrd_id}", "relation": "sister", "reach": "+254 700 000 001",
+                                  "language": "Swahili"},
+                                 {"name": "John", "relation": "colleague", "reach": "john@example.org",
+                                  "language": ""}],
+                    "lawyer": "Grace Otieno, +254 711 000 000", "medical": "Asthma: inhaler twice a day",
+                    "code_words": [["blue", "I am safe but cannot talk"]],
+                    "proof_question": "What was the name of our first office?", "statement": "quiet",
+                    "actions": ["Call my lawyer Grace", "Tell my sister", "Ask the embassy to check the police "
+                                "stations", "Lock my email"]}
+            save_plan(session, keyring, hrd_id, data, now=now, review_every=timedelta(days=90), platform="telegram")
+        session.commit()
+    engine.dispose()
+    return time.perf_counter() - started
 
 
 # -- worker (subprocess) ---------------------------------------------------------------------
@@ -490,6 +520,8 @@ def main() -> None:
                         help="give every due HRD the identical deadline T0 (the old benchmark; hides lost wake-ups)")
     parser.add_argument("--noted", type=float, default=0.5,
                         help="share of the due HRDs whose last check-in carried a sealed note (default 0.5)")
+    parser.add_argument("--planned", type=float, default=0.0,
+                        help="share of the due HRDs with an emergency plan, which every alert carries (default 0)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=1, help="runs per implementation and size")
     parser.add_argument("--only", default=",".join(IMPLS),
@@ -526,14 +558,15 @@ def main() -> None:
                     template = unique_name(f"esc{hrds}")
                     url = backend.create(template)
                     meta = populate(url, hrds, args.due, args.seed, work / "kek.key", args.noted,
-                                    args.same_deadline)
+                                    args.same_deadline, args.planned)
                     meta_path = work / f"{template}.json"
                     meta_path.write_text(json.dumps(meta))
                     print(f"[{backend.name}] {hrds:,} HRDs, {meta['partners']:,} partners, 2 coordinators; "
                           f"{len(meta['due_ids'])} due "
                           f"{'at T0' if args.same_deadline else 'within one second, each its own deadline'} "
                           f"({meta['due_with_partners']} with partners, {meta['noted']} with a sealed note, "
-                          f"checked in through the core in {meta['notes_s']:.1f} s); "
+                          f"checked in through the core in {meta['notes_s']:.1f} s; {meta['planned']} with an "
+                          f"emergency plan, sealed in {meta['plans_s']:.1f} s); "
                           f"populated in {meta['populate_s']:.1f} s", flush=True)
                     for impl in impls:
                         for run in range(args.repeat):

@@ -17,6 +17,8 @@ from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.matching_flow import install_matching
 from c2p_bot.core.notes import issue_keys
 from c2p_bot.core.outbox import Outbox
+from c2p_bot.core.plan_flow import plan_reviews
+from c2p_bot.core.plans import drop_stale_copies, plan_states, seal_for_reader
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.service import Core
 from c2p_bot.core.settings import CoreSettings
@@ -37,9 +39,18 @@ def build_runtime(config: CoreSettings, engine: Engine, clock: Clock, keyring: K
         if person.role == "hrd":
             ensure_clock(ctx.session, person, config, ctx.now)
 
+    def plans_readable(ctx: Context, person: Person) -> None:
+        seal_for_reader(ctx.session, keyring, person)  # a new coordinator: every emergency plan
+
+    def plans_dropped(ctx: Context, person: Person) -> None:
+        drop_stale_copies(ctx.session, person)  # a partner unmatched: not their ex-HRDs' plans
+
     core.registration_hooks.append(give_keys)
     core.activation_hooks.append(start_clock)
     core.activation_hooks.append(announce_new_coordinator)
+    # Emergency plans: a new coordinator can read every plan, an ex-partner none of theirs.
+    core.activation_hooks.append(plans_readable)
+    core.capacity_hooks.append(plans_dropped)
     core.unreachable_hooks.append(core.escalation.on_unreachable)
     core.profile_hooks.append(tell_notes_over_telegram)
     core.forget_hooks.append(forget_traces)
@@ -49,6 +60,8 @@ def build_runtime(config: CoreSettings, engine: Engine, clock: Clock, keyring: K
     install_matching(core, sweeper)
     housekeeping = Housekeeping(core)
     sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages, scrub_sent(core)]
+    sweeper.extra_jobs.append(plan_reviews(core))
+    core.services["plan_status"] = plan_states(config.plans.review_every)  # /overview's plan column
 
     async def sweep() -> None:
         await runtime.on_clock(sweeper.sweep)

@@ -34,7 +34,8 @@ from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.integrity import remac
 from c2p_bot.core.keyring import INTERNAL_NAMES, KDF_PARAMS, LEASE_PREFIX, VERIFIER, Keyring
 from c2p_bot.core.notes import person_context
-from storage.models import OutboxMessage, Person, Secret
+from c2p_bot.core.plans import bot_context, proof_context
+from storage.models import OutboxMessage, Person, Plan, Secret
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,8 @@ class BotLease:
 
 
 def rotate(engine: Engine, old: Kek, new: Kek, now: datetime, kdf: KdfParams | None) -> dict[str, int]:
-    """Re-wrap private keys, PIN hashes, vault secrets and queued message bodies under ``new``."""
-    counts = {"keys": 0, "pins": 0, "secrets": 0, "queued": 0}
+    """Re-wrap private keys, PIN hashes, emergency plans, vault secrets and queued message bodies under ``new``."""
+    counts = {"keys": 0, "pins": 0, "plans": 0, "secrets": 0, "queued": 0}
     with Session(engine) as session:
         for person in session.exec(select(Person)).all():
             if person.id is None:
@@ -151,6 +152,15 @@ def rotate(engine: Engine, old: Kek, new: Kek, now: datetime, kdf: KdfParams | N
                     setattr(person, attr, new.wrap(old.unwrap(blob, context), context))
                     counts["pins"] += 1
             session.add(person)
+        for plan in session.exec(select(Plan)).all():  # emergency plans: the bot's copy, the proof hash
+            plan_id = plan.id or 0
+            context = bot_context(plan_id, plan.hrd_id, plan.version)
+            plan.sealed = new.wrap(old.unwrap(plan.sealed, context), context)
+            if plan.proof_hash:
+                plan.proof_hash = new.wrap(old.unwrap(plan.proof_hash, proof_context(plan.hrd_id)),
+                                           proof_context(plan.hrd_id))
+            session.add(plan)
+            counts["plans"] += 1
         for secret in session.exec(select(Secret)).all():
             if secret.name in INTERNAL_NAMES or secret.name.startswith(LEASE_PREFIX):
                 continue

@@ -259,7 +259,7 @@ class Note(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subject_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")  # the HRD
     author_id: int | None = Field(default=None)
-    kind: str = Field(max_length=12)  # checkin | panic | duress | log | resolve
+    kind: str = Field(max_length=12)  # checkin | panic | duress | log | resolve | done
     alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True, ondelete="CASCADE")
     checkin_id: int | None = Field(default=None, foreign_key="checkin.id", ondelete="CASCADE")
     created_at: datetime = Field(sa_column=_ts(index=True, nullable=False))
@@ -306,3 +306,36 @@ class Secret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class Plan(SQLModel, table=True):
+    """An HRD's emergency plan (c2p_bot.core.plans). Its text is never here in clear: ``sealed`` is
+    the plan wrapped by the key-encryption key (so the bot can seal it to readers who join later),
+    and ``PlanCopy`` rows hold it sealed to each reader; the proof-of-life answer exists only as
+    an argon2id hash, itself wrapped by the key-encryption key (like the PINs)."""
+
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: int | None = Field(default=None, primary_key=True)
+    hrd_id: int = Field(foreign_key="person.id", unique=True, ondelete="CASCADE")
+    version: int = Field(default=0)  # bumped at every change; bound into every sealed copy
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    proof_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    progress: str = Field(default="", max_length=32)  # the guided /plan's next question; "" = done
+    platform: str | None = Field(default=None, max_length=16)  # the most protected it was written on
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))
+    reviewed_at: datetime = Field(sa_column=_ts(nullable=False))
+    review_at: datetime | None = Field(default=None, sa_column=_ts(index=True))  # next review reminder
+
+
+class PlanCopy(SQLModel, table=True):
+    """A plan sealed to one reader's public key, bound to (plan, version, reader)."""
+
+    __tablename__ = "plan_copy"
+    __table_args__ = (UniqueConstraint("plan_id", "reader_id"), NEVER_REUSE_IDS)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
+    reader_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -14,10 +14,13 @@ from c2p_bot.core.crypto import INTERACTIVE_PIN_PARAMS
 from c2p_bot.core.crypto.pins import PinVerifiers
 from c2p_bot.core.keyring import open_keyring
 from c2p_bot.core.notes import read_note
+from c2p_bot.core.plans import open_plan, proof_matches
+from c2p_bot.core.throttle import Throttle
 from c2p_bot.transports.memory import MemoryTransport
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.models import Note, OutboxMessage, Person
+from storage.models import Note, OutboxMessage, Person, Plan
+from tests.core.test_plans import write_plan
 from tests.support.cli import run
 from tests.support.people import trio
 from tests.support.transcript import Chat
@@ -63,10 +66,12 @@ async def test_rotate_key_keeps_every_note_pin_and_queued_message_readable(
     clock = FakeClock()
     runtime = build_runtime(config, engine, clock, open_keyring(config, engine, clock.now(), env={}))
     runtime.core.services["pin_params"] = INTERACTIVE_PIN_PARAMS
+    runtime.throttle = Throttle(rate=1e9, burst=10**9)  # the plan's answers come fast
     transport = MemoryTransport()
     runtime.add_transport(transport)
     chat = Chat(runtime, transport)
     await trio(chat)
+    await write_plan(chat)  # an emergency plan and its proof-of-life answer, kept under the key
     await chat.say("amina", "/checkin rotating note")
     await chat.say("amina", "/pin")
     await chat.say("amina", "2468")
@@ -85,5 +90,8 @@ async def test_rotate_key_keeps_every_note_pin_and_queued_message_readable(
         assert amina.pin_hash and not amina.duress_hash  # one sealed value: which is duress does not show
         verifiers = PinVerifiers.decode(keyring.kek.unwrap(amina.pin_hash, f"pin:checkin:{amina.id}".encode()))
         assert verifiers.match("1357") == "duress" and verifiers.match("2468") == "checkin"
+        plan = session.exec(select(Plan)).one()
+        assert open_plan(keyring.kek, plan)["actions"][0] == "Call my lawyer Grace"
+        assert proof_matches(keyring, plan, "the blue door") and not proof_matches(keyring, plan, "red door")
         queued = session.exec(select(OutboxMessage).where(OutboxMessage.delivered_at.is_(None))).first()  # type: ignore[union-attr]
         assert queued is not None and "People registered" in keyring.open(queued.idempotency_key, queued.body)

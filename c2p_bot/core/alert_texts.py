@@ -14,6 +14,7 @@ from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import NOTE_ELSEWHERE, NOTE_WITHHELD
 from c2p_bot.core.places import country_label
+from c2p_bot.core.plans import Shown, plan_section
 from storage.models import Alert, Note, Person
 
 KIND_PRIORITY = {
@@ -58,8 +59,9 @@ class AlertView:
 
 def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView, reader: Person | PersonView,
                note_text: str | None, note: Note | None,
-               stale_ack: tuple[str, datetime] | None = None) -> str:
-    """What a recipient sees: who, what, when, the last check-in, the latest note, how to ack."""
+               stale_ack: tuple[str, datetime] | None = None, plan: Shown | None = None) -> str:
+    """What a recipient sees: who, what, when, the last check-in, the latest note, the HRD's
+    emergency plan (:func:`c2p_bot.core.plans.plan_section`), how to ack."""
     zone = reader.timezone
     alias = hrd.alias or "?"
     if alert.kind == "duress":
@@ -100,6 +102,7 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
             when=_.when(note.created_at, zone) if note is not None else "—"))
     elif note_text is not None and note is not None:
         lines.append(_("Latest note ({when}): {note}").format(when=_.when(note.created_at, zone), note=note_text))
+    lines += plan_section(_, plan, alias, zone, alert.id)
     lines.append(_("Acknowledge with /ack {id}. Add to the case logbook with /log {id} TEXT.").format(
         id=alert.id))
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import Translate, gettext_for
 from c2p_bot.core.notes import fit_to_channel, latest_note, open_note
 from c2p_bot.core.outbox import best_identity
+from c2p_bot.core.plans import carries, plan_for
 from c2p_bot.core.recipients import coordinators as coordinators  # re-exported: transports and benchmarks
 from c2p_bot.core.recipients import current_recipients, is_recipient, recipients, step_people
 from storage.models import Alert, AlertRecipient, CheckinClock, Identity, Note, OutboxMessage, Person
@@ -122,24 +123,30 @@ class Escalation:
         note_text, safer = fit_to_channel(session, note, person.id, person.key_mode,
                                           best.platform if best else None, opened)
 
+        # The HRD's emergency plan, by the same channel rules (c2p_bot.core.plans).
+        plan, full_plan, plan_safer = plan_for(session, self.core.keyring, hrd.id or 0, person,
+                                               best.platform if best else None)
+        safer = safer or plan_safer
+
         acker = session.get(Person, alert.acked_by) if alert.acked_by and alert.status == "open" else None
         stale_ack = (acker.alias or "?", alert.acked_at) if acker is not None and alert.acked_at else None
 
         def render(_: Translate) -> str:
-            return alert_text(_, alert, hrd, person, note_text, note, stale_ack)
+            return alert_text(_, alert, hrd, person, note_text, note, stale_ack, plan)
 
         key = f"alert:{alert.id}:to:{person.id}:r{alert.repeats}"
         delivered = self.core.outbox.to_person(
             session, person, render, now=now, key=key,
             buttons=lambda _: [[Button(_("Acknowledge"), f"/ack {alert.id}")]],
             priority=KIND_PRIORITY[alert.kind], kind="alert", alert_id=alert.id,
-            sensitive=note_text is not None and not note_text.startswith("\x00"),
+            sensitive=carries(note_text, plan),
         )
         if delivered is None:
             log.warning("alert %s: recipient person:%s has no reachable identity", alert.id, person.id)
         if safer is not None:
             _ = gettext_for(person.ui_language)
-            self._note_elsewhere(session, safer, key, alert_text(_, alert, hrd, person, opened, note, stale_ack),
+            self._note_elsewhere(session, safer, key,
+                                 alert_text(_, alert, hrd, person, opened, note, stale_ack, full_plan),
                                  [[Button(_("Acknowledge"), f"/ack {alert.id}")]], KIND_PRIORITY[alert.kind], now)
 
     def _note_elsewhere(self, session: Session, safer: Identity, key: str, text: str,

@@ -23,6 +23,7 @@ from c2p_bot.core.integrity import Integrity, for_session, note_refusal, outbox_
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.notes import fit_to_channel, open_copy
 from c2p_bot.core.outbox import Envelope, Outbox
+from c2p_bot.core.plans import LoadedPlans, carries
 from c2p_bot.core.recipients import coordinators
 from c2p_bot.core.settings import CoreSettings
 from storage.bulk import insert_many, one_of, table_of
@@ -139,6 +140,9 @@ def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, date
         notes.setdefault(note.subject_id, note)
     copies = {(c.note_id, c.reader_id): c.ciphertext for c in session.exec(select(NoteCopy).where(
         one_of(NoteCopy.note_id, [n.id or 0 for n in notes.values()], dialect))).all()} if notes else {}
+    # Their emergency plans: one query, one decryption per plan (c2p_bot.core.plans).
+    emergency = LoadedPlans(session, keyring.kek, ids,
+                            {p.id or 0 for _a, _h, people in plans for p in people if p.key_mode == "own"})
     private_keys: dict[int, bytes] = {}
     audits: list[dict[str, object]] = []
     recipients_rows: list[dict[str, object]] = []
@@ -169,16 +173,19 @@ def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, date
             identity_id, platform, chat_id = reachable
             opened = note_text
             note_text, safer = fit_to_channel(session, latest, person.id, person.key_mode, platform, opened)
+            plan, full_plan, plan_safer = emergency.for_reader(session, hrd.id or 0, person.id, person.key_mode,
+                                                               person.public_key, person.ui_language, platform)
+            safer = safer or plan_safer
             to_reader = Envelope(platform, chat_id, KIND_PRIORITY["missed"], "alert", person.id, identity_id,
-                                 view.id, sensitive=note_text is not None and not note_text.startswith("\x00"))
+                                 view.id, sensitive=carries(note_text, plan))
             messages.append(outbox_mac(session, outbox.row_values(
-                session, to_reader, text=alert_text(_, view, hrd, person, note_text, latest), now=now,
+                session, to_reader, text=alert_text(_, view, hrd, person, note_text, latest, plan=plan), now=now,
                 key=f"alert:{view.id}:to:{person.id}:r0", buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]])))
             if safer is not None:  # the note itself, on the reader's channel safe enough for it
                 sealed = Envelope(safer.platform, safer.chat_id, KIND_PRIORITY["missed"], "alert",
                                   identity_id=safer.id, sensitive=True)
                 messages.append(outbox_mac(session, outbox.row_values(
-                    session, sealed, text=alert_text(_, view, hrd, person, opened, latest), now=now,
+                    session, sealed, text=alert_text(_, view, hrd, person, opened, latest, plan=full_plan), now=now,
                     key=f"alert:{view.id}:to:{person.id}:r0:sealed",
                     buttons=[[Button(_("Acknowledge"), f"/ack {view.id}")]])))
     insert_many(connection, table_of(AuditEntry), audits)

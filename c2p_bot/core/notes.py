@@ -59,6 +59,16 @@ def protection(platform: str | None) -> int:
     return PROTECTION.get(platform or "", 1)
 
 
+class Written(Protocol):
+    """What the channel rules need to know of a sealed text: whose it is and where it was written
+    (a :class:`~storage.models.Note`, or an emergency plan's origin)."""
+
+    @property
+    def subject_id(self) -> int: ...
+    @property
+    def platform(self) -> str | None: ...
+
+
 class PersonLike(Protocol):
     """What opening a note needs to know about its reader."""
 
@@ -114,8 +124,8 @@ def readers_of(session: Session, hrd_id: int) -> list[Person]:
     return [readers[key] for key in sorted(readers, key=lambda k: k or 0)]
 
 
-def _seal_for(data: bytes, reader: Person, context: bytes) -> bytes | None:
-    """The note sealed to ``reader``, or None when their key is missing or unusable."""
+def seal_for(data: bytes, reader: Person, context: bytes) -> bytes | None:
+    """``data`` (a note, a plan) sealed to ``reader``, or None when their key is missing or unusable."""
     public = reader.public_key
     if not public:
         return None
@@ -192,7 +202,7 @@ def write_note(
     for reader in readers_of(session, subject_id):
         if reader.id is None:
             raise InvariantError("reader.id is missing (a row not flushed yet?)")
-        ciphertext = _seal_for(data, reader, note_context(note.id, reader.id))
+        ciphertext = seal_for(data, reader, note_context(note.id, reader.id))
         if ciphertext is None:
             skipped.append(reader)
             continue
@@ -202,7 +212,7 @@ def write_note(
     return note
 
 
-def origin_level(session: Session, note: Note, cache: dict[int, int] | None = None) -> int:
+def origin_level(session: Session, note: Written, cache: dict[int, int] | None = None) -> int:
     """How protected the channel a note was written on is. Notes from before migration 0006 have
     no platform: they count as end-to-end when the HRD has a Matrix identity."""
     if note.platform is not None:
@@ -214,7 +224,7 @@ def origin_level(session: Session, note: Note, cache: dict[int, int] | None = No
     return cache[note.subject_id]
 
 
-def shown_over(session: Session, note: Note, platform: str | None) -> bool:
+def shown_over(session: Session, note: Written, platform: str | None) -> bool:
     """Whether the note's text may travel over ``platform`` (as safe as where it was written,
     or the HRD allowed notes over Telegram)."""
     if protection(platform) >= origin_level(session, note):
@@ -223,7 +233,7 @@ def shown_over(session: Session, note: Note, platform: str | None) -> bool:
     return bool(hrd is not None and hrd.notes_over_telegram)
 
 
-def safer_identity(session: Session, note: Note, reader_id: int) -> Identity | None:
+def safer_identity(session: Session, note: Written, reader_id: int) -> Identity | None:
     """The reader's reachable identity on a channel as protected as the note's, if any."""
     needed = origin_level(session, note)
     found = [i for i in session.exec(select(Identity).where(

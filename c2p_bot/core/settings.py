@@ -110,6 +110,12 @@ class SecurityConfig(Section):
     coordinator_invites: Literal["open", "two-person"] = "open"
 
 
+class PlansConfig(Section):
+    """``[plans]``: emergency plans (c2p_bot.core.plans)."""
+
+    review_every: Duration = timedelta(days=90)  # the HRD is asked to review their plan this often
+
+
 class CoreSettings(Section):
     """Every section the core reads; :class:`c2p_bot.config.Config` extends it."""
 
@@ -121,3 +127,4 @@ class CoreSettings(Section):
     invites: InvitesConfig = InvitesConfig()
     matching: MatchingConfig = MatchingConfig()
     security: SecurityConfig = SecurityConfig()
+    plans: PlansConfig = PlansConfig()

@@ -25,11 +25,16 @@ from tests.support.people import trio
 from tests.support.report import figure
 from tests.support.transcript import Chat
 
-CANARIES = ["CANARY-note-51d2", "CANARY-panic-0b7e", "CANARY-log-99fa", "CANARY-resolve-c3d1", "583920", "604172"]
+CANARIES = ["CANARY-note-51d2", "CANARY-panic-0b7e", "CANARY-log-99fa", "CANARY-resolve-c3d1", "583920", "604172",
+            "CANARY-plan-b4e0", "CANARYPROOF-77c1", "canaryproof 77c1"]  # an emergency plan and its proof answer
 
 
 async def _exercise(chat: Chat) -> None:
     await trio(chat)
+    await chat.say("amina", "/plan")
+    for answer in (f"{CANARIES[6]}, sister, +254 700 000 001", "skip", "skip", "skip", "Our first office?",
+                   CANARIES[7], "quiet", "skip", f"Call {CANARIES[6]}"):
+        await chat.say("amina", answer)
     await chat.say("amina", f"/checkin {CANARIES[0]}")
     await chat.say("amina", "/pin")
     await chat.say("amina", CANARIES[4])
@@ -79,6 +84,7 @@ async def test_no_canary_in_any_file_or_dump(tmp_path: Path, backend: str, reque
         engine.dispose()
     delivered = "\n".join(m.text for msgs in transport.inbox.values() for m in msgs)
     assert CANARIES[0] in delivered and CANARIES[1] in delivered  # recipients did get them
+    assert CANARIES[6] in delivered and "CANARYPROOF" not in delivered.upper()  # the plan; never its answer
     blobs = {str(p): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} | live
     if postgres is not None:
         dump = subprocess.run([str(postgres.bindir / "pg_dump"), url], capture_output=True, check=True).stdout

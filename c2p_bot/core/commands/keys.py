@@ -7,6 +7,7 @@ from c2p_bot.core.crypto import CryptoError, check_public_key, decode_public_key
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.pin_setup import start_pin_setup
+from c2p_bot.core.plans import seal_for_reader
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 
@@ -50,5 +51,6 @@ def key_command(ctx: Context, args: str) -> None:
     person.public_key, person.wrapped_private_key, person.key_mode = public, None, "own"
     ctx.session.add(person)
     ctx.audit("own_key_registered", f"person:{person.id}")
+    seal_for_reader(ctx.session, ctx.core.keyring, person)  # the emergency plans they read, to the new key
     ctx.reply(ctx._("Your key is registered. From now on, notes for you arrive sealed; open them with "
                     "c2p-bot decrypt --key FILE. This server can no longer read them for you."))

@@ -12,6 +12,7 @@ from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.matching_facts import explain, loads, state_name
 from c2p_bot.core.matching_flow import REASON_MAX, Scope, after_refusal, offer, recompute
+from c2p_bot.core.plans import seal_for_reader
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
 from storage.models import Match, Person, Proposal
@@ -219,6 +220,7 @@ def accept_command(ctx: Context, args: str) -> None:
         Match.hrd_id == hrd.id, Match.partner_id == partner.id, Match.status == "active")).first()
     if already is None:
         activate_match(ctx, hrd, partner, confirm=False)  # introduces both
+        seal_for_reader(ctx.session, ctx.core.keyring, partner, [hrd.id or 0])  # the HRD's emergency plan
     pid, hrd_alias, partner_alias = proposal.id, hrd.alias, partner.alias
     Scope.of(ctx).tell_coordinators(lambda _: _("Matched {hrd} with {partner}: {partner} accepted offer #{id}. "
                                                 "{hrd}'s alerts now reach them.").format(

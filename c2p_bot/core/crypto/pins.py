@@ -1,4 +1,5 @@
-"""Check-in and duress PINs: validation, Argon2id hashing, constant-effort match.
+"""Check-in and duress PINs: validation, Argon2id hashing, constant-effort match; and the same
+hashing for proof-of-life answers (:func:`hash_answer`).
 
 PINs are normalised first: surrounding whitespace is dropped and any Unicode
 decimal digit (Arabic-Indic, Persian, Devanagari, full-width...) becomes its
@@ -75,6 +76,39 @@ def verify_pin(hashed: bytes, pin: str) -> bool:
     """True if ``pin`` matches ``hashed``; never raises."""
     try:
         return bool(argon2id.verify(hashed, normalize_pin(pin).encode("utf-8")))
+    except (NaclCryptoError, ValueError, TypeError):
+        return False
+
+
+def normalize_answer(answer: str) -> str:
+    """A proof-of-life answer as it is hashed: case, accents, punctuation and spacing do not
+    matter, and digits typed in any script count as ASCII digits ("Blue  Door!" = "blue door")."""
+    chars = []
+    for ch in unicodedata.normalize("NFKD", answer.casefold()):
+        if unicodedata.combining(ch):
+            continue
+        digit = unicodedata.decimal(ch, None)
+        chars.append(str(digit) if digit is not None else ch if ch.isalnum() else " ")
+    return " ".join("".join(chars).split())
+
+
+def hash_answer(answer: str, params: PinHashParams = DEFAULT_PIN_PARAMS) -> bytes:
+    """Argon2id hash of a normalised proof-of-life answer (the PINs' hashing, for free text);
+    ValueError when nothing is left of it once normalised."""
+    normal = normalize_answer(answer)
+    if not normal:
+        raise ValueError("empty")
+    hashed: bytes = argon2id.str(normal.encode("utf-8"), opslimit=params.opslimit, memlimit=params.memlimit)
+    return hashed
+
+
+def verify_answer(hashed: bytes, answer: str) -> bool:
+    """True if ``answer`` matches ``hashed`` once both are normalised; never raises."""
+    normal = normalize_answer(answer)
+    if not normal:
+        return False
+    try:
+        return bool(argon2id.verify(hashed, normal.encode("utf-8")))
     except (NaclCryptoError, ValueError, TypeError):
         return False
 
