@@ -8,9 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-
-from babel.messages.extract import extract_from_dir
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from c2p_bot.core.i18n import FSI, LOCALE_DIR, PDI, SUPPORTED_LANGUAGES, gettext_for
