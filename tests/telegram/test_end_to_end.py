@@ -71,6 +71,16 @@ async def test_onboarding_menus_escalation_and_ack_over_telegram(any_db_bot: Tel
     await api.wait_for_message(cora, r"Matched Amina with Paul")
     await api.wait_for_message(amina, r"paired with Paul")
 
+    # Amina writes a short emergency plan: her lawyer and what to do; the rest skipped by button.
+    asked = await bot.say(amina, "/plan", r"question 1 of 9")
+    asked = await bot.press(amina, asked, "Skip", r"question 2 of 9")
+    asked = await bot.say(amina, "Grace Otieno, +254 711 000 000", r"question 3 of 9")
+    for after in (4, 5, 7):  # medical needs, code words, the proof-of-life question (and so its answer)
+        asked = await bot.press(amina, asked, "Skip", rf"question {after} of 9")
+    asked = await bot.press(amina, asked, "Quiet diplomacy", r"question 8 of 9")
+    asked = await bot.press(amina, asked, "Skip", r"question 9 of 9")
+    await bot.say(amina, "Call my lawyer Grace\nTell my sister Fatima", r"Your emergency plan is ready")
+
     # A reminder before the check-in is due, answered with its button.
     bot.clock.advance(DAY - 29 * MINUTE)
     await bot.tick()
@@ -82,6 +92,9 @@ async def test_onboarding_menus_escalation_and_ack_over_telegram(any_db_bot: Tel
     await bot.tick()
     alert = await api.wait_for_message(paul, r"ALERT #1: Amina missed a check-in")
     assert alert.button_texts == ["Acknowledge"]
+    # The alert carries the plan: what to do, numbered for /done, and the lawyer.
+    assert "tick each one done with /done 1 N:\n1. Call my lawyer Grace\n2. Tell my sister Fatima" in alert.text
+    assert "Lawyer: Grace Otieno, +254 711 000 000" in alert.text
     assert alert.callback_data == ["/ack 1"]
     bot.clock.advance(16 * MINUTE)
     await bot.tick()
@@ -92,7 +105,7 @@ async def test_onboarding_menus_escalation_and_ack_over_telegram(any_db_bot: Tel
     await api.wait_for_message(cora, r"Paul acknowledged alert #1 about Amina")
     with bot.session() as session:
         assert [(a.kind, a.status) for a in session.exec(select(Alert))] == [("missed", "acked")]
-    assert len(_pressed(api)) == 4  # partner choice, Accept, I'm safe, Acknowledge
+    assert len(_pressed(api)) == 10  # partner choice, Accept, 6 in the plan, I'm safe, Acknowledge
     assert all(query_id in api.callback_answers for query_id in _pressed(api))
 
 
