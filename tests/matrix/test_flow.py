@@ -55,11 +55,22 @@ async def test_escalation_flow_with_restart_mid_escalation(
 
     await amina.ask("/checkin all fine", r"Checked in\. Thank you")
 
+    # Amina writes an emergency plan over Matrix: her lawyer and what to do; the rest skipped.
+    await amina.ask("/plan", r"question 1 of 9")
+    for answer, then in (("skip", r"question 2 of 9"), ("Grace Otieno, +254 711 000 000", r"question 3 of 9"),
+                         ("skip", r"question 4 of 9"), ("skip", r"question 5 of 9"), ("skip", r"question 7 of 9"),
+                         ("quiet", r"question 8 of 9"), ("skip", r"question 9 of 9"),
+                         ("Call my lawyer Grace\nTell my sister Fatima", r"Your emergency plan is ready")):
+        await amina.ask(answer, then)
+
     # The check-in is missed: the partner gets the alert, in red, with the acknowledgement hint.
     bot.clock.advance(DAY + HOUR + MINUTE)
     await bot.tick()
     alert = await paul.expect(r"ALERT #1: Amina missed a check-in")
     assert "Acknowledge with /ack 1" in alert.body
+    # It carries Amina's plan (written on Matrix, read on Matrix): what to do, numbered for /done.
+    assert "/done 1 N:\n1. Call my lawyer Grace\n2. Tell my sister Fatima" in alert.body
+    assert "Lawyer: Grace Otieno, +254 711 000 000" in alert.body
     assert alert.body.rstrip().endswith("↪ Acknowledge: /ack 1")
     assert alert.formatted and 'data-mx-color="#d00000"' in alert.formatted
     assert "<code>/ack 1</code>" in alert.formatted
