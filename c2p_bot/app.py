@@ -12,11 +12,13 @@ from c2p_bot.core.commands.coordinator import announce_new_coordinator
 from c2p_bot.core.commands.general import tell_notes_over_telegram
 from c2p_bot.core.context import Context
 from c2p_bot.core.forgetting import forget_traces, scrub_sent
+from c2p_bot.core.handover import handover_refused
 from c2p_bot.core.housekeeping import Housekeeping
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.matching_flow import install_matching
 from c2p_bot.core.notes import issue_keys
 from c2p_bot.core.outbox import Outbox
+from c2p_bot.core.partnerships import install_partnerships
 from c2p_bot.core.plan_flow import plan_reviews
 from c2p_bot.core.plans import drop_stale_copies, plan_states, seal_for_reader
 from c2p_bot.core.runtime import Runtime
@@ -58,6 +60,8 @@ def build_runtime(config: CoreSettings, engine: Engine, clock: Clock, keyring: K
     sweeper = Sweeper(core, core.escalation)
     core.services["sweeper"] = sweeper
     install_matching(core, sweeper)
+    install_partnerships(core, sweeper)  # terms, renewals, contact nudges (issue 16)
+    core.services["handover_refused"] = handover_refused
     housekeeping = Housekeeping(core)
     sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages, scrub_sent(core)]
     sweeper.extra_jobs.append(plan_reviews(core))

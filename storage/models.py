@@ -204,9 +204,20 @@ class Checkin(SQLModel, table=True):
 
 
 class Match(SQLModel, table=True):
-    """An HRD paired with a partner; ``active`` matches receive the HRD's alerts."""
+    """An HRD paired with a partner; ``active`` matches receive the HRD's alerts.
 
-    __table_args__ = NEVER_REUSE_IDS
+    A match has a term (``ends_at``); both sides are asked at ``renew_ask_at`` whether to renew,
+    and each one's answer is kept until the term is renewed or ends. ``last_contact_at`` is the
+    pair's last explicit exchange (a ``/say`` relay, a logbook entry or an action), and
+    ``nudge_at`` when both are nudged if none follows (c2p_bot.core.partnerships, migration 0009).
+    """
+
+    __table_args__ = (
+        Index("ix_match_status_ends_at", "status", "ends_at"),
+        Index("ix_match_status_renew_ask_at", "status", "renew_ask_at"),
+        Index("ix_match_status_nudge_at", "status", "nudge_at"),
+        NEVER_REUSE_IDS,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     hrd_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
@@ -215,6 +226,12 @@ class Match(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=_ts())
     mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # c2p_bot.core.integrity
+    ends_at: datetime | None = Field(default=None, sa_column=_ts())  # the end of the term
+    renew_ask_at: datetime | None = Field(default=None, sa_column=_ts())  # None once asked
+    hrd_renews: bool | None = Field(default=None)  # the HRD's answer; None: not answered
+    partner_renews: bool | None = Field(default=None)
+    last_contact_at: datetime | None = Field(default=None, sa_column=_ts())
+    nudge_at: datetime | None = Field(default=None, sa_column=_ts())  # None once nudged for this lapse
 
 
 class Alert(SQLModel, table=True):
@@ -298,6 +315,27 @@ class Proposal(SQLModel, table=True):
     decided_by: int | None = Field(default=None)
     decided_at: datetime | None = Field(default=None, sa_column=_ts())
     reason: str | None = Field(default=None, max_length=300)
+    # A handover (origin "handover", migration 0009): the partner handing over, and whether the HRD
+    # lets the successor read their past case logbook: asked | yes | no (None: not asked).
+    from_partner_id: int | None = Field(default=None)
+    consent: str | None = Field(default=None, max_length=8)
+
+
+class PartnerAction(SQLModel, table=True):
+    """Something a partner (or a coordinator) did for an HRD: a parliamentary question, a letter…
+    The words said about it are a sealed ``Note`` (kind ``action``); the kind stays readable for
+    the case log and reports. ``alert_id``: the alert open when it was recorded, if any."""
+
+    __tablename__ = "partner_action"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: int | None = Field(default=None, primary_key=True)
+    hrd_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    author_id: int | None = Field(default=None)
+    kind: str = Field(max_length=32)
+    note_id: int | None = Field(default=None, foreign_key="note.id", index=True, ondelete="SET NULL")
+    alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True, ondelete="SET NULL")
+    created_at: datetime = Field(sa_column=_ts(index=True, nullable=False))
 
 
 class Secret(SQLModel, table=True):

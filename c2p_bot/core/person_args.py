@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import select
@@ -59,6 +59,9 @@ class Slot:
     none: str
     suggest: Callable[[Context, tuple[Person, ...]], list[Person]]
     label: Callable[[Translate, Person], str] = field(default=lambda _, person: person.alias or f"#{person.id}")
+    # The ids the sender may name (None: everyone of the role), e.g. a partner's own defenders: no
+    # one else is found, offered or told apart from an unknown name.
+    among: Callable[[Context], Collection[int] | None] = field(default=lambda ctx: None)
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,11 @@ class _Pool:
         return False, starts
 
 
-def _pool(ctx: Context, role: Role) -> _Pool:
-    return _Pool(ctx.session.exec(select(Person.id, Person.alias).where(
-        Person.role == role.value, Person.status == "active")).all())
+def _pool(ctx: Context, slot: Slot) -> _Pool:
+    rows = ctx.session.exec(select(Person.id, Person.alias).where(
+        Person.role == slot.role.value, Person.status == "active")).all()
+    among = slot.among(ctx)
+    return _Pool(rows if among is None else [row for row in rows if row[0] in among])
 
 
 def _parses(words: list[_Token], pools: list[_Pool], start: int = 0, slot: int = 0) -> list[_Parse]:
@@ -168,7 +173,7 @@ def take(ctx: Context, command: str, args: str, slots: Sequence[Slot]) -> tuple[
     if not words:
         _choose(ctx, command, slots, ())
         return None
-    pools = [_pool(ctx, slot.role) for slot in slots]
+    pools = [_pool(ctx, slot) for slot in slots]
     parses = _parses(words, pools)
     longest = max((len(p.ids) for p in parses), default=0)
     read = [p for p in parses if len(p.ids) == longest]
@@ -184,6 +189,20 @@ def take(ctx: Context, command: str, args: str, slots: Sequence[Slot]) -> tuple[
         _ask(ctx, command, slots, exact or read, args)
         return None
     _unknown(ctx, command, slots, words, pools)
+    return None
+
+
+def take_leading(ctx: Context, command: str, args: str, slot: Slot) -> tuple[Person, str] | None:
+    """One person named at the start of ``args`` and the words after the name (``/detained Amina held
+    at the airport``): the longest start that names exactly one person. Otherwise reply as
+    :func:`take` does for the first word (buttons, or the unknown name) and return None."""
+    pool = _pool(ctx, slot)
+    for cut in reversed([m.end() for m in re.finditer(r"\S+", args)][:MAX_TOKENS]):
+        exact, ids = pool.find(" ".join(w.text for w in tokens(args[:cut])))
+        people = _load(ctx, ids, [slot]) if exact and len(ids) == 1 else None
+        if people:
+            return people[0], args[cut:].strip()
+    take(ctx, command, args.split(maxsplit=1)[0] if args.strip() else "", [slot])
     return None
 
 
@@ -248,21 +267,23 @@ def _exactly(ctx: Context, pool: _Pool, words: list[_Token], slot: Slot) -> Pers
 
 
 def _unknown(ctx: Context, command: str, slots: Sequence[Slot], words: list[_Token], pools: list[_Pool]) -> None:
-    """Name the part that names nobody, with an example; buttons suggest people in its place (for a
-    command taking two, the other one stays as named)."""
+    """Name the part that names nobody, with an example; buttons suggest people in its place (the
+    people named before it, or the one after it, stay as named)."""
     before: tuple[Person, ...] = ()
     after: tuple[Person, ...] = ()
     rest = words
-    if len(slots) > 1:
-        for end in range(len(words) - 1, 0, -1):  # the longest known name at the start
-            if (first := _exactly(ctx, pools[0], words[:end], slots[0])) is not None:
-                before, rest = (first,), words[end:]
+    while len(before) < len(slots) - 1:  # the longest known names at the start, slot by slot
+        index = len(before)
+        found = next(((person, end) for end in range(len(rest) - 1, 0, -1)
+                      if (person := _exactly(ctx, pools[index], rest[:end], slots[index])) is not None), None)
+        if found is None:
+            break
+        before, rest = (*before, found[0]), rest[found[1]:]
+    if len(slots) > 1 and not before:
+        for start in range(1, len(words)):  # else the longest known name at the end
+            if (last := _exactly(ctx, pools[-1], words[start:], slots[-1])) is not None:
+                after, rest = (last,), words[:start]
                 break
-        else:
-            for start in range(1, len(words)):  # else the longest known name at the end
-                if (last := _exactly(ctx, pools[-1], words[start:], slots[-1])) is not None:
-                    after, rest = (last,), words[:start]
-                    break
     name = " ".join(w.text for w in rest)[:NAME_SHOWN]
     slot = slots[len(before)]
     unplaced = len(slots) > 1 and not before and not after and len(rest) > 1

@@ -104,6 +104,9 @@ class MatchingConfig(Section):
     offer_timeout: Duration = timedelta(days=3)
     candidates: int = Field(default=3, ge=1, le=20)
     weights: MatchingWeights = MatchingWeights()
+    term: Duration = timedelta(days=365)  # a match's term; both sides are asked whether to renew
+    renew_before: Duration = timedelta(days=30)  # ... this long before it ends
+    contact_nudge: Duration = timedelta(days=30)  # both are nudged after this long without contact
 
 
 class SecurityConfig(Section):

@@ -2,5 +2,6 @@
 
 from importlib import import_module
 
-for _module in ("general", "language", "checkin", "keys", "alerts", "plans", "matching", "coordinator", "overview"):
+for _module in ("general", "language", "checkin", "keys", "alerts", "plans", "matching", "coordinator",
+                "partnership", "exchange", "overview"):
     import_module(f"c2p_bot.core.commands.{_module}")

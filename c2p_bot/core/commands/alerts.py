@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from c2p_bot.core.case_log import note_kind_label
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.notes import read_note, write_note
+from c2p_bot.core.partnerships import touch_contact
 from c2p_bot.core.recipients import coordinators, may_see
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
@@ -100,6 +102,7 @@ def log_command(ctx: Context, args: str) -> None:
         write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
                    now=ctx.now, alert_id=alert.id, outbox=ctx.core.outbox)
         ctx.audit("logbook_entry", f"alert:{alert.id}")
+        touch_contact(ctx.session, alert.hrd_id, me.id, ctx.config, ctx.now)  # a partner's entry is contact
         ctx.reply(ctx._("Added to the logbook of alert #{id}.").format(id=alert.id))
         return
     notes = ctx.session.exec(select(Note).where(Note.alert_id == alert.id).order_by(col(Note.id))).all()
@@ -111,7 +114,8 @@ def log_command(ctx: Context, args: str) -> None:
             text_shown = ctx._("[this entry failed its integrity check and is not shown]")
         if text_shown is None:
             text_shown = ctx._("[written before you could read this case]")
-        lines.append(f"{ctx._.when(note.created_at, me.timezone)} {_alias(ctx, note.author_id)}: {text_shown}")
+        lines.append(f"{ctx._.when(note.created_at, me.timezone)} {_alias(ctx, note.author_id)}: "
+                     f"{note_kind_label(ctx._, ctx.session, note)}{text_shown}")
     if len(lines) == 1:
         lines.append(ctx._("(empty)"))
     ctx.reply("\n".join(lines), sensitive=True)
