@@ -71,12 +71,3 @@ def _problem(_: Translate, error: SpokenDurationError, text: str, example: timed
     return _("“{item}” is not a length of time I understand. Write a number and minutes, hours, days "
              "or weeks, like {example}.").format(item=item, example=like)
 
-
-
-def parse_duration_arg(text: str, shortest: timedelta, longest: timedelta) -> timedelta | None:
-    """A duration within [shortest, longest], or ``None`` (superseded by :func:`read_duration`)."""
-    try:
-        value = parse_spoken_duration(text)
-    except SpokenDurationError:
-        return None
-    return value if shortest <= value <= longest else None

@@ -68,7 +68,7 @@ MODELS: dict[type, str] = {Person: "person", Identity: "identity", Match: "match
 WHAT = {
     "person": N_("a person's role, status or key"),
     "identity": N_("a chat account"),
-    "match": N_("a pairing"),
+    "match": N_("a match"),
     "outbox": N_("a queued message's destination"),
 }
 REPORT = N_("⚠ Integrity check failed: {what} (record {table} #{id}) was changed outside the bot, "

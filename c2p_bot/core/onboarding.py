@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
+from c2p_bot.core.answer_words import choice_label
 from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import start_conversation
 from c2p_bot.core.errors import InvariantError
@@ -96,7 +97,8 @@ def _ask(ctx: Context, field: ProfileField, problem: str | None = None) -> None:
     if problem:
         text = problem + "\n\n" + text
     choices = field.choices(ctx.config)
-    buttons: list[list[Button]] = [[Button(choice, choice) for choice in choices]] if choices else []
+    buttons: list[list[Button]] = [[Button(choice_label(ctx._, field.name, choice), choice)
+                                    for choice in choices]] if choices else []
     if field.multi and choices:
         buttons.append([Button(ctx._("All of them"), ", ".join(choices))])
     ctx.reply(text, buttons)

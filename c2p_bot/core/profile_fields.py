@@ -186,7 +186,7 @@ FIELDS: dict[str, ProfileField] = {
         ProfileField("languages", _HRD_PARTNER, N_("Which languages do you speak?"),
                      language_names.accepted_languages, language_names.parse_languages,
                      _set_attr("languages", _csv), language_names.show_languages),
-        ProfileField("wants", _HRD, N_("Who would you like to be paired with?"),
+        ProfileField("wants", _HRD, N_("Who would you like to be matched with?"),
                      _accepted_kinds, _parse_kinds, _set_attr("wants", _csv), _show_kinds("wants"),
                      choices=lambda c: PARTNER_KINDS, multi=True),
         ProfileField("expertise", _HRD_PARTNER, N_("Which areas of work fit you?"),

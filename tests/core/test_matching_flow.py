@@ -87,7 +87,7 @@ async def test_onboarding_proposal_approve_accept_then_alerts_reach_the_partner(
     await chat.press("paul", "Accept")
     chat.expect("paul", r"Thank you for accepting offer #1")
     chat.expect("paul", r"You are now matched with Amina \(Kenya\)")
-    chat.expect("amina-phone", r"You are now paired with Paul, a lawyer")
+    chat.expect("amina-phone", r"You are now matched with Paul, a lawyer")
     chat.expect("cora", r"Matched Amina with Paul: Paul accepted offer #1")
     assert [p[4] for p in proposals(chat)] == ["accepted"]
     await chat.say("cora", "/proposals")
@@ -210,7 +210,7 @@ async def test_manual_match_waits_for_the_partners_consent(chat: Chat) -> None:
     chat.expect("paul", r"Thank you for accepting offer #1\.")
     chat.expect("paul", r"matched with Amina")
     chat.expect("amina", r"Alarm raised \(alert #1\)\. Your partners and")
-    chat.expect("amina", r"paired with Paul")
+    chat.expect("amina", r"matched with Paul")
     chat.expect("cora", r"Alert #1 about Amina is resolved\. Thank you\.")
     chat.expect("cora", r"Matched Amina with Paul")
     await chat.say("cora", "/match Amina Paul")

@@ -61,7 +61,7 @@ async def test_hrd_onboarding_validates_every_answer(chat: Chat) -> None:
     await chat.say("amina", "english, klingon")
     chat.expect("amina", r"doesn't look right.*“klingon”")
     await chat.say("amina", "en, SW")
-    message = chat.expect("amina", r"paired with.*an MP, a lawyer, a journalist")
+    message = chat.expect("amina", r"matched with.*an MP, a lawyer, a journalist")
     assert [label for label, _ in message.buttons[0]] == ["MP", "lawyer", "journalist"]
     await chat.say("amina", "priest")
     chat.expect("amina", r"doesn't look right")
@@ -159,7 +159,7 @@ async def test_restart_in_the_middle_of_onboarding_resumes(chat: Chat, db_url: s
     runtime.add_transport(transport)
     again = Chat(runtime, transport)
     await again.say("amina", "en")
-    again.expect("amina", r"paired with")
+    again.expect("amina", r"matched with")
     for text in ("lawyer", "detention", "UTC"):
         await again.say("amina", text)
     again.expect("amina", r"Which areas of work fit you\?")

@@ -50,8 +50,8 @@ async def test_match_and_unmatch_with_spaced_aliases_bare_or_quoted(chat: Chat) 
         chat.expect("cora", r"^Bea and Hon\. Otieno are already matched\.$")
     await chat.say("cora", "/unmatch Bea Hon. Otieno")
     chat.expect("cora", r"^Unmatched Bea and Hon\. Otieno\.$")
-    chat.expect("otieno", r"pairing with Bea has ended")
-    chat.expect("bea", r"pairing with Hon\. Otieno has ended")
+    chat.expect("otieno", r"match with Bea has ended")
+    chat.expect("bea", r"match with Hon\. Otieno has ended")
     chat.expect("cora", r"^New proposal #\d+: Bea ↔ Paul")  # the places freed are proposed again
     chat.expect("cora", r"^New proposal #\d+: María José ↔ Hon\. Otieno")
 
@@ -133,16 +133,16 @@ async def test_a_bare_match_offers_buttons_that_complete_it(chat: Chat) -> None:
     assert labels(reply) == ["Paul (lawyer)"]  # not the partner she already has
 
     await chat.say("cora", "/unmatch")
-    reply = chat.expect("cora", r"^Whose pairing should end\? Choose a defender:$")
+    reply = chat.expect("cora", r"^Whose match should end\? Choose a defender:$")
     assert labels(reply) == ["María José (KE)"]
     await chat.press("cora", "María José")
-    reply = chat.expect("cora", r"^Which partner should no longer be paired with María José\?$")
+    reply = chat.expect("cora", r"^Which partner should no longer be matched with María José\?$")
     assert labels(reply) == ["Hon. Otieno (lawyer)"]
     await chat.press("cora", "Hon")
     chat.expect("cora", r"^Unmatched María José and Hon\. Otieno\.$")
     chat.skip("cora")  # new proposals for the places freed
     await chat.say("cora", "/unmatch")
-    reply = chat.expect("cora", r"^Nobody is paired right now\.$")
+    reply = chat.expect("cora", r"^Nobody is matched right now\.$")
     assert labels(reply) == []
 
 

@@ -33,7 +33,7 @@ async def test_hrd_onboarding_in_plain_words(chat: Chat) -> None:
     await chat.say("amina", "English, Klingon")
     chat.expect("amina", r"I don't know the language “Klingon”")
     await chat.say("amina", "English, Swahili")
-    chat.expect("amina", r"paired with")
+    chat.expect("amina", r"matched with")
     await chat.press("amina", "lawyer")
     chat.expect("amina", r"areas of work")
     await chat.say("amina", "land-rights")

@@ -97,7 +97,7 @@ async def test_duress_checkin_looks_exactly_like_a_normal_one(chat: Chat) -> Non
     await people.hrd(chat, "bibi", alias="Bibi")
     await chat.say("cora", "/match Bibi Paul")
     await chat.press("paul", "Accept")
-    chat.expect("bibi", r"You are now paired with Paul")
+    chat.expect("bibi", r"You are now matched with Paul")
     await pins(chat, "amina")
     await pins(chat, "bibi")
     chat.skip("paul")

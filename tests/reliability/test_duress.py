@@ -16,7 +16,7 @@ async def test_duress_is_indistinguishable_in_the_hrds_chat(chat: Chat, full: bo
     await people.hrd(chat, "bibi", alias="Bibi")
     await chat.say("cora", "/match Bibi Paul")
     await chat.press("paul", "Accept")
-    chat.expect("bibi", r"You are now paired with Paul")
+    chat.expect("bibi", r"You are now matched with Paul")
     await pins(chat, "amina")
     await pins(chat, "bibi")
     rounds = 20 if full else 5

@@ -267,7 +267,7 @@ async def invite_code_via(coordinator: Human, what: str) -> str:
 async def onboard_hrd(bot: BotHarness, human: Human, coordinator: Human, alias: str) -> None:
     code = await invite_code_via(coordinator, "hrd")
     steps = [(f"/start {code}", r"choose an alias"), (alias, r"which country"), ("KE", r"which languages"),
-             ("en, sw", r"paired with"), ("lawyer", r"areas of work"), ("land-rights", r"time zone"),
+             ("en, sw", r"matched with"), ("lawyer", r"areas of work"), ("land-rights", r"time zone"),
              ("Africa/Nairobi", r"all set")]
     for text, answer in steps:
         await human.ask(text, answer)
@@ -299,7 +299,7 @@ async def trio(bot: BotHarness, make_human: HumanFactory) -> tuple[Human, Human,
     await paul.press("Accept")  # a match needs the partner's consent
     await cora.expect(r"Matched Amina with Paul")
     await paul.expect(r"matched with Amina")
-    await amina.expect(r"paired with Paul")
+    await amina.expect(r"matched with Paul")
     return cora, amina, paul
 
 

@@ -92,7 +92,7 @@ async def trio(chat: Chat, *, match: bool = True) -> None:
         chat.expect("cora", r"Matched Amina with Paul")
         chat.expect("paul", r"Thank you for accepting offer #1")
         chat.expect("paul", r"matched with Amina")
-        chat.expect("amina", r"paired with Paul")
+        chat.expect("amina", r"matched with Paul")
     for user in ("cora", "amina", "paul"):
         chat.skip(user)
 

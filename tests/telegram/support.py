@@ -224,7 +224,7 @@ class TelegramBot:
             ("Choose an alias", name.capitalize()),
             ("Which country", "KE"),
             ("Which languages", "en, sw"),
-            ("Who would you like to be paired with", Press(wants)),
+            ("Who would you like to be matched with", Press(wants)),
             ("Which areas of work", "land-rights"),
             ("Which time zone", "Africa/Nairobi"),
         ])
@@ -254,7 +254,7 @@ class TelegramBot:
         offer = await self.api.wait_for_message(paul, r"would you support Amina")
         await self.press(paul, offer, "Accept", r"matched with Amina")
         await self.api.wait_for_message(cora, r"Matched Amina with Paul")
-        await self.api.wait_for_message(amina, r"paired with Paul")
+        await self.api.wait_for_message(amina, r"matched with Paul")
         return cora, amina, paul
 
     async def tick(self) -> None:

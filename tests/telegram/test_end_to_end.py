@@ -49,7 +49,7 @@ async def test_onboarding_menus_escalation_and_ack_over_telegram(any_db_bot: Tel
     await bot.answer_questions(amina, [
         ("Which country", "KE"),
         ("Which languages", "en, sw"),
-        ("Who would you like to be paired with", Press("lawyer")),
+        ("Who would you like to be matched with", Press("lawyer")),
         ("Which areas of work", "land-rights"),
         ("Which time zone", "Africa/Nairobi"),
     ])
@@ -69,7 +69,7 @@ async def test_onboarding_menus_escalation_and_ack_over_telegram(any_db_bot: Tel
     assert offer.button_texts == ["Accept", "Decline"]
     await bot.press(paul, offer, "Accept", r"matched with Amina")
     await api.wait_for_message(cora, r"Matched Amina with Paul")
-    await api.wait_for_message(amina, r"paired with Paul")
+    await api.wait_for_message(amina, r"matched with Paul")
 
     # Amina writes a short emergency plan: her lawyer and what to do; the rest skipped by button.
     asked = await bot.say(amina, "/plan", r"question 1 of 9")

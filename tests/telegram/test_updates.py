@@ -60,7 +60,7 @@ async def test_restart_in_the_middle_of_onboarding_continues(bot: TelegramBot) -
     await bot.start()
     await bot.answer_questions(amina, [
         ("Which languages", "en"),
-        ("Who would you like to be paired with", Press("journalist")),
+        ("Who would you like to be matched with", Press("journalist")),
         ("Which areas of work", "press-freedom"),
         ("Which time zone", "UTC"),
     ])

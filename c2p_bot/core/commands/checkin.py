@@ -5,6 +5,7 @@ Flow diagram: docs/flows/checkin.md.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from sqlmodel import col, select
 from c2p_bot.core.checkin_record import do_checkin
 from c2p_bot.core.checkins import arm, ensure_clock, restart_clock, schedule_of
 from c2p_bot.core.context import Context
-from c2p_bot.core.durations_text import parse_duration_arg
+from c2p_bot.core.durations_text import read_duration, say_duration
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import write_note
@@ -105,37 +106,47 @@ class SchedulePlan:
             clock.schedule_kind, clock.interval_s, clock.daily_times)
 
 
+_OPTION = re.compile(r"(?:^|\s)(grace|tz)(?=\s|$)", re.I)
+
+
 def _plan_schedule(ctx: Context, clock: CheckinClock, words: list[str]) -> SchedulePlan | str:
-    """The schedule ``/schedule WORDS`` asks for, or the text to answer when it is not valid."""
-    usage = ctx._("Usage: /schedule every 12h [grace 1h] — or /schedule daily 09:00,21:00 "
-                  "[tz Africa/Nairobi] [grace 30m]. Durations look like 45m, 12h, 1d.")
-    options: dict[str, str | None] = {"grace": None, "tz": None}
-    head, rest = words[0].lower(), words[2:]
-    if head not in ("every", "daily") or len(words) < 2 or len(rest) % 2:
-        return usage
-    for key, value in zip(rest[::2], rest[1::2], strict=True):
-        if key.lower() not in options or options[key.lower()] is not None:
-            return usage
-        options[key.lower()] = value
+    """The schedule ``/schedule WORDS`` asks for, or the text to answer (naming what is wrong)."""
+    head, _space, rest = " ".join(words).partition(" ")
+    if head.lower() not in ("every", "daily"):
+        return ctx._("“{item}” is not a schedule. Start with every or daily, like /schedule every 12 hours "
+                     "or /schedule daily 09:00, 21:00.").format(item=head)
+    pieces = _OPTION.split(rest)  # value, then option name and value pairs
+    value, options = pieces[0].strip(), {}
+    for name, given in zip(pieces[1::2], pieces[2::2], strict=True):
+        if name.lower() in options:
+            return ctx._("“{item}” appears twice; write it once.").format(item=name)
+        options[name.lower()] = given.strip()
     grace = clock.grace_s
-    if options["grace"] is not None:
-        parsed = parse_duration_arg(options["grace"], MIN_GRACE, MAX_GRACE)
-        if parsed is None:
-            return ctx._("The grace period must be a duration from 1m to 7d, like 30m or 2h.")
+    if "grace" in options:
+        if not options["grace"]:
+            return ctx._("Write how long after “grace”, like grace 30 minutes.")
+        parsed = read_duration(ctx._, options["grace"], MIN_GRACE, MAX_GRACE, timedelta(minutes=30))
+        if isinstance(parsed, str):
+            return parsed
         grace = int(parsed.total_seconds())
-    if head == "every":
-        if options["tz"] is not None:
-            return usage
-        interval = parse_duration_arg(words[1], MIN_INTERVAL, MAX_INTERVAL)
-        if interval is None:
-            return ctx._("The interval must be a duration from 1m to 30d, like 12h or 1d.")
+    if head.lower() == "every":
+        if "tz" in options:
+            return ctx._("A time zone (tz) goes with daily times only, like /schedule daily 09:00 tz "
+                         "Africa/Nairobi.")
+        if not value:
+            return ctx._("Write how often after “every”, like /schedule every 12 hours.")
+        interval = read_duration(ctx._, value, MIN_INTERVAL, MAX_INTERVAL, timedelta(hours=12))
+        if isinstance(interval, str):
+            return interval
         return SchedulePlan("every", int(interval.total_seconds()), "", clock.timezone, grace)
     try:
-        times = parse_times(words[1])
-    except ScheduleError:
-        return ctx._("Times are 24-hour HH:MM separated by commas, like 09:00,21:00.")
+        times = parse_times(value)
+    except ScheduleError as error:
+        return _times_problem(ctx, error)
     zone = clock.timezone
-    if options["tz"] is not None:
+    if "tz" in options:
+        if not options["tz"]:
+            return ctx._("Write a time zone after “tz”, like tz Africa/Nairobi.")
         from c2p_bot.core.profile_fields import FIELDS, FieldError
 
         try:
@@ -143,6 +154,14 @@ def _plan_schedule(ctx: Context, clock: CheckinClock, words: list[str]) -> Sched
         except FieldError as error:
             return error.message
     return SchedulePlan("daily", clock.interval_s, ",".join(t.strftime("%H:%M") for t in times), zone, grace)
+
+
+def _times_problem(ctx: Context, error: ScheduleError) -> str:
+    if error.code == "bad_time":
+        return ctx._("“{item}” is not a time of day; write times like 09:00 or 21:30.").format(item=error.item)
+    if error.code == "too_many":
+        return ctx._("That is more than {n} times a day; choose at most {n}.").format(n=error.item)
+    return ctx._("Write one or more times of day after “daily”, like /schedule daily 09:00, 21:00.")
 
 
 @registry.command("schedule", roles=HRD,
@@ -211,10 +230,14 @@ ACTIONS["schedule"] = _confirmed_schedule
 
 def _pause_for(ctx: Context, args: str) -> timedelta | None:
     longest = ctx.config.checkins.max_pause
-    duration = parse_duration_arg(args.strip(), timedelta(minutes=1), longest)
-    if duration is None:
-        ctx.reply(ctx._("Usage: /pause DURATION, like 8h or 3d. The longest pause is {max}.").format(
-            max=format_duration(longest)))
+    if not args.strip():
+        ctx.reply(ctx._("Write how long to pause, like /pause 2 days or /pause 8 hours. The longest pause "
+                        "is {max}.").format(max=say_duration(ctx._, longest)))
+        return None
+    duration = read_duration(ctx._, args, timedelta(minutes=1), longest, timedelta(days=2))
+    if isinstance(duration, str):
+        ctx.reply(duration)
+        return None
     return duration
 
 

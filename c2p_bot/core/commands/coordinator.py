@@ -14,7 +14,6 @@ from c2p_bot.core.invites import approve_invite, create_invite, last_invite_id
 from c2p_bot.core.lenient_lists import UnknownItems
 from c2p_bot.core.matching_facts import csv_set, loads
 from c2p_bot.core.number_words import parse_count
-from c2p_bot.core.partnerships import start_term
 from c2p_bot.core.person_args import MAX_BUTTONS, Slot, key, take
 from c2p_bot.core.places import country_label
 from c2p_bot.core.recipients import active_partners, coordinators
@@ -241,15 +240,15 @@ UNKNOWN_HRD = N_("I don't know an active defender called “{name}”.")
 UNKNOWN_PARTNER = N_("I don't know an active partner called “{name}”.")
 MATCH = (
     Slot("hrd", Role.HRD, UNKNOWN_HRD, N_("Who needs a partner? Choose a defender:"),
-         N_("No defender has joined yet, so there is nobody to pair."), _waiting_first, _country),
+         N_("No defender has joined yet, so there is nobody to match."), _waiting_first, _country),
     Slot("partner", Role.PARTNER, UNKNOWN_PARTNER, N_("Choose a partner for {hrd}:"),
-         N_("{hrd} is already paired with every partner."), _partners_for, _kind),
+         N_("{hrd} is already matched with every partner."), _partners_for, _kind),
 )
 UNMATCH = (
-    Slot("hrd", Role.HRD, UNKNOWN_HRD, N_("Whose pairing should end? Choose a defender:"),
-         N_("Nobody is paired right now."), _paired_hrds, _country),
-    Slot("partner", Role.PARTNER, UNKNOWN_PARTNER, N_("Which partner should no longer be paired with {hrd}?"),
-         N_("{hrd} is not paired with anyone right now."), _paired_partners, _kind),
+    Slot("hrd", Role.HRD, UNKNOWN_HRD, N_("Whose match should end? Choose a defender:"),
+         N_("Nobody is matched right now."), _paired_hrds, _country),
+    Slot("partner", Role.PARTNER, UNKNOWN_PARTNER, N_("Which partner should no longer be matched with {hrd}?"),
+         N_("{hrd} is not matched with anyone right now."), _paired_partners, _kind),
 )
 
 
@@ -279,11 +278,10 @@ def activate_match(ctx: Context, hrd: Person, partner: Person, *, confirm: bool 
         ctx.reply(ctx._("{hrd} and {partner} are already matched.").format(hrd=hrd.alias, partner=partner.alias))
         return None
     match = Match(hrd_id=hrd.id or 0, partner_id=partner.id or 0, status="active", created_at=ctx.now)
-    start_term(match, ctx.config, ctx.now)  # its term, renewal question and contact clock
     ctx.session.add(match)
     ctx.session.flush()
     ctx.audit("match_created", f"match:{match.id}", f"hrd=person:{hrd.id} partner=person:{partner.id}")
-    ctx.tell(hrd, lambda _: _("You are now paired with {partner}, {kind}. If you miss a check-in or "
+    ctx.tell(hrd, lambda _: _("You are now matched with {partner}, {kind}. If you miss a check-in or "
                               "raise the alarm, they will be alerted.").format(
         partner=partner.alias, kind=a_kind(_, partner.kind or "")), key=f"match:{match.id}:hrd")
     ctx.tell(partner, lambda _: _("You are now matched with {hrd} ({country}). You will be alerted if they "
@@ -296,7 +294,7 @@ def activate_match(ctx: Context, hrd: Person, partner: Person, *, confirm: bool 
 
 
 @registry.command("unmatch", roles=COORDINATOR, usage=N_("HRD PARTNER"),
-                  help=N_("End a pairing (by alias)."))
+                  help=N_("End a match (by alias)."))
 def unmatch_command(ctx: Context, args: str) -> None:
     pair = take(ctx, "unmatch", args, UNMATCH)
     if pair is None:
@@ -310,9 +308,9 @@ def unmatch_command(ctx: Context, args: str) -> None:
     match.status, match.ended_at = "ended", ctx.now
     ctx.session.add(match)
     ctx.audit("match_ended", f"match:{match.id}")
-    ctx.tell(partner, lambda _: _("Your pairing with {hrd} has ended.").format(hrd=hrd.alias),
+    ctx.tell(partner, lambda _: _("Your match with {hrd} has ended.").format(hrd=hrd.alias),
              key=f"match:{match.id}:ended:partner")
-    ctx.tell(hrd, lambda _: _("Your pairing with {partner} has ended.").format(partner=partner.alias),
+    ctx.tell(hrd, lambda _: _("Your match with {partner} has ended.").format(partner=partner.alias),
              key=f"match:{match.id}:ended:hrd")
     ctx.reply(ctx._("Unmatched {hrd} and {partner}.").format(hrd=hrd.alias, partner=partner.alias))
     for hook in ctx.core.capacity_hooks:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from c2p_bot.core.answer_words import kind_noun
 from c2p_bot.core.context import Context
 from c2p_bot.core.errors import InvariantError
-from c2p_bot.core.handover import handover_refused, took_over
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.matching_facts import explain, loads, state_name
 from c2p_bot.core.matching_flow import REASON_MAX, Scope, after_refusal, offer, recompute
@@ -84,7 +84,7 @@ def _alias(ctx: Context, person_id: int) -> str:
 
 
 @registry.command("propose", roles=COORDINATOR,
-                  help=N_("Work out the best pairings for every defender still waiting for a partner."))
+                  help=N_("Work out the best matches for every defender still waiting for a partner."))
 def propose_command(ctx: Context, args: str) -> None:
     if args.strip():
         ctx.reply(ctx._("Usage: /propose, with nothing after it."))
@@ -93,7 +93,8 @@ def propose_command(ctx: Context, args: str) -> None:
     lines = [ctx._("Proposals worked out: {new} new, {kept} unchanged, {superseded} replaced.").format(
         new=len(result.new), kept=result.kept, superseded=result.superseded)]
     if result.unmet:
-        shown = [ctx._("{hrd} ({kind})").format(hrd=alias, kind=kind) for alias, kind in result.unmet[:LIST_MAX]]
+        shown = [ctx._("{hrd} ({kind})").format(hrd=alias, kind=kind_noun(ctx._, kind))
+                 for alias, kind in result.unmet[:LIST_MAX]]
         hidden = len(result.unmet) - len(shown)
         if hidden:
             shown.append(ctx._.ngettext("… and {n} more", "… and {n} more", hidden).format(n=hidden))
@@ -102,7 +103,7 @@ def propose_command(ctx: Context, args: str) -> None:
     ctx.reply("\n".join(lines))
 
 
-@registry.command("proposals", roles=COORDINATOR, help=N_("List proposed pairings and offers waiting for an answer."))
+@registry.command("proposals", roles=COORDINATOR, help=N_("List proposed matches and offers waiting for an answer."))
 def proposals_command(ctx: Context, args: str) -> None:
     rows = ctx.session.exec(select(Proposal).where(col(Proposal.status).in_(("pending", "offered")))
                             .order_by(col(Proposal.id))).all()
@@ -117,7 +118,7 @@ def proposals_command(ctx: Context, args: str) -> None:
         lines.append(ctx._("Waiting for your decision:"))
         for p in pending[:LIST_MAX]:
             lines.append(ctx._("#{id} {hrd} ↔ {partner} ({kind}), score {score:.2f}: {why}. /approve {id} or "
-                               "/reject {id}").format(id=p.id, hrd=_alias(ctx, p.hrd_id), kind=p.kind,
+                               "/reject {id}").format(id=p.id, hrd=_alias(ctx, p.hrd_id), kind=kind_noun(ctx._, p.kind),
                                                       partner=_alias(ctx, p.partner_id), score=p.score,
                                                       why=explain(ctx._, p.explanation)))
     if offered:
@@ -126,7 +127,7 @@ def proposals_command(ctx: Context, args: str) -> None:
             if p.offer_expires_at is None:
                 raise InvariantError("an offered proposal without an expiry")
             lines.append(ctx._("#{id} {hrd} ↔ {partner} ({kind}): {why}. Offered until {when}.").format(
-                id=p.id, hrd=_alias(ctx, p.hrd_id), partner=_alias(ctx, p.partner_id), kind=p.kind,
+                id=p.id, hrd=_alias(ctx, p.hrd_id), partner=_alias(ctx, p.partner_id), kind=kind_noun(ctx._, p.kind),
                 why=explain(ctx._, p.explanation), when=ctx._.when(p.offer_expires_at, zone)))
     hidden = max(0, len(pending) - LIST_MAX) + max(0, len(offered) - LIST_MAX)
     if hidden:
@@ -179,7 +180,7 @@ def approve_command(ctx: Context, args: str) -> None:
 
 
 @registry.command("reject", roles=COORDINATOR, usage=N_("ID [reason]"),
-                  help=N_("Drop a proposal; that pair is not proposed again."))
+                  help=N_("Drop a proposal; that match is not proposed again."))
 def reject_command(ctx: Context, args: str) -> None:
     found = _proposal(ctx, args, ctx._("Usage: /reject ID [reason], for example /reject 12 too far away."))
     if found is None:
@@ -222,9 +223,6 @@ def accept_command(ctx: Context, args: str) -> None:
     if already is None:
         activate_match(ctx, hrd, partner, confirm=False)  # introduces both
         seal_for_reader(ctx.session, ctx.core.keyring, partner, [hrd.id or 0])  # the HRD's emergency plan
-    if proposal.origin == "handover":
-        took_over(ctx, proposal, hrd, partner)  # the partner handing over steps back
-        return
     pid, hrd_alias, partner_alias = proposal.id, hrd.alias, partner.alias
     Scope.of(ctx).tell_coordinators(lambda _: _("Matched {hrd} with {partner}: {partner} accepted offer #{id}. "
                                                 "{hrd}'s alerts now reach them.").format(
@@ -243,15 +241,12 @@ def decline_command(ctx: Context, args: str) -> None:
     ctx.session.add(proposal)
     ctx.audit("offer_declined", f"proposal:{proposal.id}")
     ctx.reply(ctx._("You declined offer #{id}. Thank you for letting us know.").format(id=proposal.id))
-    if proposal.origin == "handover":
-        handover_refused(Scope.of(ctx, system=True), proposal, reason)  # nobody else is looked for
-        return
     pid, kind = proposal.id, proposal.kind
     hrd_alias, partner_alias = _alias(ctx, proposal.hrd_id), _alias(ctx, proposal.partner_id)
 
     def render(_: Translate) -> str:
         text = _("{partner} declined offer #{id} ({hrd}, {kind}); looking for the next candidate.").format(
-            partner=partner_alias, id=pid, hrd=hrd_alias, kind=kind)
+            partner=partner_alias, id=pid, hrd=hrd_alias, kind=kind_noun(_, kind))
         return text + ("\n" + _("Their reason: {reason}").format(reason=reason) if reason else "")
 
     scope = Scope.of(ctx, system=True)
