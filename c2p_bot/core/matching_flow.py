@@ -51,6 +51,7 @@ from c2p_bot.core.outbox import Buttons, new_key
 from c2p_bot.core.places import country_label
 from c2p_bot.core.recipients import coordinators
 from matching.assignment import assign, candidates
+from matching.profiles import HrdProfile, PartnerProfile
 from matching.scoring import Score, pair_score
 from storage.models import Match, Person, Proposal
 
@@ -146,18 +147,22 @@ def propose_for(scope: Scope, hrd: Person) -> list[Proposal]:
     profile = hrd_profile(hrd, needs)
     partners = partner_profiles(scope.session, pending=True, kinds=needs)
     banned = excluded(scope.session)
-    made = []
-    for kind in sorted(needs):
-        found = candidates(profile, partners, weights(scope.core), banned, kind=kind,
-                           k=scope.core.config.matching.candidates)
-        if not found:
-            _no_candidate(scope, hrd, kind, f"proposal:none:{hrd.id}:{kind}:{scope.now.isoformat()}")
-            continue
-        best, score = found[0]
-        proposal = _create(scope, profile.id, best.id, kind, score)
-        _announce(scope, proposal, [_alias(scope.session, p.id) for p, _s in found[1:]])
-        made.append(proposal)
-    return made
+    return [made for kind in sorted(needs) if (made := _best(
+        scope, hrd, profile, partners, banned, kind, f"proposal:none:{hrd.id}:{kind}:{scope.now.isoformat()}"))]
+
+
+def _best(scope: Scope, hrd: Person, profile: HrdProfile, partners: list[PartnerProfile], banned: set[tuple[int, int]],
+          kind: str, none_key: str) -> Proposal | None:
+    """The best candidate of ``kind`` as a pending proposal (runners-up named), or the coordinators told
+    that nobody fits."""
+    found = candidates(profile, partners, weights(scope.core), banned, kind=kind,
+                       k=scope.core.config.matching.candidates)
+    if not found:
+        _no_candidate(scope, hrd, kind, none_key)
+        return None
+    proposal = _create(scope, profile.id, found[0][0].id, kind, found[0][1])
+    _announce(scope, proposal, [_alias(scope.session, p.id) for p, _s in found[1:]])
+    return proposal
 
 
 def propose_open(scope: Scope, kinds: Iterable[str] | None = None) -> list[Proposal]:
@@ -235,38 +240,23 @@ def after_refusal(scope: Scope, proposal: Proposal) -> None:
     made the offer: the engine, or a coordinator's ``/match`` for a kind the HRD did not list or
     already has), then other open needs of the kind (the partner's place is free again). The
     coordinators are told, by the HRD's name, when nobody is left."""
-    hrd = scope.session.get(Person, proposal.hrd_id)
-    if hrd is not None and hrd.role == "hrd" and hrd.status == "active" and not _still_open(scope, proposal):
-        _next_candidate(scope, hrd, proposal)
-    propose_open(scope, {proposal.kind})
-
-
-def _still_open(scope: Scope, proposal: Proposal) -> bool:
-    """Whether the HRD already has another proposal or offer of that kind (nothing to look for)."""
-    return scope.session.exec(select(Proposal.id).where(
-        Proposal.hrd_id == proposal.hrd_id, Proposal.kind == proposal.kind, Proposal.id != proposal.id,
-        col(Proposal.status).in_(("pending", "offered")))).first() is not None
-
-
-def _next_candidate(scope: Scope, hrd: Person, proposal: Proposal) -> None:
-    kind = proposal.kind
-    profile = hrd_profile(hrd, {kind})
-    partners = partner_profiles(scope.session, pending=True, kinds={kind})
-    found = candidates(profile, partners, weights(scope.core), excluded(scope.session), kind=kind,
-                       k=scope.core.config.matching.candidates)
-    if not found:
-        _no_candidate(scope, hrd, kind, f"proposal:{proposal.id}:no-next")
-        return
-    best, score = found[0]
-    made = _create(scope, profile.id, best.id, kind, score)
-    _announce(scope, made, [_alias(scope.session, p.id) for p, _s in found[1:]])
+    hrd, kind = scope.session.get(Person, proposal.hrd_id), proposal.kind
+    other = scope.session.exec(select(Proposal.id).where(  # another proposal or offer for it: nothing to look for
+        Proposal.hrd_id == proposal.hrd_id, Proposal.kind == kind, Proposal.id != proposal.id,
+        col(Proposal.status).in_(("pending", "offered")))).first()
+    if hrd is not None and hrd.role == "hrd" and hrd.status == "active" and other is None:
+        _best(scope, hrd, hrd_profile(hrd, {kind}), partner_profiles(scope.session, pending=True, kinds={kind}),
+              excluded(scope.session), kind, f"proposal:{proposal.id}:no-next")
+    propose_open(scope, {kind})
 
 
 # -- offers ---------------------------------------------------------------------------------------------
 
 
-def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person) -> None:
-    """Make the proposal an offer to the partner: alias, country, needs and languages, no contact details."""
+def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person,
+          first: Callable[[Translate, str], str] | None = None) -> None:
+    """Make the proposal an offer to the partner: alias, country, needs and languages, no contact details.
+    ``first``: the question, given the country's name (a handover asks its own)."""
     proposal.status, proposal.offered_at = "offered", scope.now
     proposal.offer_expires_at = scope.now + scope.core.config.matching.offer_timeout
     scope.session.add(proposal)
@@ -278,6 +268,7 @@ def offer(scope: Scope, proposal: Proposal, hrd: Person, partner: Person) -> Non
         where = country_label(country, _.language) if country else "—"
         spoken = ", ".join(language_label(code, _.language) for code in languages) or "—"
         return "\n".join([
+            first(_, where) if first else
             _("Offer #{id}: would you support {hrd}, a human rights defender in {country}, as their {kind}?").format(
                 id=pid, hrd=alias, country=where, kind=kind_noun(_, kind)),
             _("They need help with: {needs}.").format(needs=needs or _("nothing specific")),
@@ -366,6 +357,10 @@ def _lapsed(scope: Scope, proposal: Proposal) -> None:
     if partner is not None:
         scope.tell(partner, lambda _: _("Offer #{id} to support {hrd} has lapsed without an answer. No need to "
                                         "do anything.").format(id=pid, hrd=hrd), key=f"proposal:{pid}:lapsed")
+    handover_refused = scope.core.services.get("handover_refused")  # c2p_bot.core.handover
+    if proposal.origin == "handover" and callable(handover_refused):
+        handover_refused(scope, proposal, None)
+        return
     scope.tell_coordinators(lambda _: _("Offer #{id} ({hrd} ↔ {partner}, {kind}) lapsed without an answer; "
                                         "looking for the next candidate.").format(
         id=pid, hrd=hrd, partner=partner_alias, kind=kind_noun(_, kind)), f"proposal:{pid}:lapsed")

@@ -14,6 +14,7 @@ from c2p_bot.core.invites import approve_invite, create_invite, last_invite_id
 from c2p_bot.core.lenient_lists import UnknownItems
 from c2p_bot.core.matching_facts import csv_set, loads
 from c2p_bot.core.number_words import parse_count
+from c2p_bot.core.partnerships import start_term
 from c2p_bot.core.person_args import MAX_BUTTONS, Slot, key, take
 from c2p_bot.core.places import country_label
 from c2p_bot.core.recipients import active_partners, coordinators
@@ -278,6 +279,7 @@ def activate_match(ctx: Context, hrd: Person, partner: Person, *, confirm: bool 
         ctx.reply(ctx._("{hrd} and {partner} are already matched.").format(hrd=hrd.alias, partner=partner.alias))
         return None
     match = Match(hrd_id=hrd.id or 0, partner_id=partner.id or 0, status="active", created_at=ctx.now)
+    start_term(match, ctx.config, ctx.now)  # its term, renewal question and contact clock
     ctx.session.add(match)
     ctx.session.flush()
     ctx.audit("match_created", f"match:{match.id}", f"hrd=person:{hrd.id} partner=person:{partner.id}")

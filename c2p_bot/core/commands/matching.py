@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from c2p_bot.core.answer_words import kind_noun
 from c2p_bot.core.context import Context
 from c2p_bot.core.errors import InvariantError
+from c2p_bot.core.handover import handover_refused, took_over
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.matching_facts import explain, loads, state_name
 from c2p_bot.core.matching_flow import REASON_MAX, Scope, after_refusal, offer, recompute
@@ -223,6 +224,9 @@ def accept_command(ctx: Context, args: str) -> None:
     if already is None:
         activate_match(ctx, hrd, partner, confirm=False)  # introduces both
         seal_for_reader(ctx.session, ctx.core.keyring, partner, [hrd.id or 0])  # the HRD's emergency plan
+    if proposal.origin == "handover":
+        took_over(ctx, proposal, hrd, partner)  # the partner handing over steps back
+        return
     pid, hrd_alias, partner_alias = proposal.id, hrd.alias, partner.alias
     Scope.of(ctx).tell_coordinators(lambda _: _("Matched {hrd} with {partner}: {partner} accepted offer #{id}. "
                                                 "{hrd}'s alerts now reach them.").format(
@@ -241,6 +245,9 @@ def decline_command(ctx: Context, args: str) -> None:
     ctx.session.add(proposal)
     ctx.audit("offer_declined", f"proposal:{proposal.id}")
     ctx.reply(ctx._("You declined offer #{id}. Thank you for letting us know.").format(id=proposal.id))
+    if proposal.origin == "handover":
+        handover_refused(Scope.of(ctx, system=True), proposal, reason)  # nobody else is looked for
+        return
     pid, kind = proposal.id, proposal.kind
     hrd_alias, partner_alias = _alias(ctx, proposal.hrd_id), _alias(ctx, proposal.partner_id)
 
