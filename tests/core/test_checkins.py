@@ -52,6 +52,7 @@ async def test_missed_checkin_escalates_step_by_step_until_acknowledged(chat: Ch
     assert alert.buttons == [[("Acknowledge", "/ack 1")]]
     chat.expect_nothing("cora")
     chat.expect("amina", r"^Reminder: your next check-in")
+    chat.expect("amina", r"^You missed your check-in due .*Please check in now")
     chat.expect_nothing("amina")  # the HRD's phone shows nothing about the alert
     chat.clock.advance(14 * MINUTE)
     await chat.tick()
@@ -93,6 +94,7 @@ async def test_late_checkin_resolves_the_alert_and_tells_everyone_alerted(chat: 
     chat.clock.advance(20 * MINUTE)
     await chat.tick()
     chat.expect("cora", r"ALERT #1")
+    chat.expect("amina", r"^You missed your check-in")
     await chat.say("amina", "/checkin sorry, no signal")
     chat.expect("amina", r"Checked in")
     chat.expect("paul", r"Amina checked in at .*Alert #1 is resolved")
@@ -212,6 +214,7 @@ async def test_daily_schedule_across_daylight_saving_changes(chat: Chat) -> None
     chat.clock.set(datetime(2026, 10, 25, 9, 0 + 59, tzinfo=UTC))  # missed: due 08:00 + grace 1h
     await chat.tick()
     chat.expect("paul", r"Amina changed their check-in schedule: daily")
+    chat.expect("paul", r"not been in touch through me for \d+ days")  # seven months on: a nudge first
     chat.expect("paul", r"missed a check-in due 2026-10-25 08:00 GMT")
 
 
