@@ -23,6 +23,7 @@ from c2p_bot.core.plan_flow import plan_reviews
 from c2p_bot.core.plans import drop_stale_copies, plan_states, seal_for_reader
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.service import Core
+from c2p_bot.core.session_watch import install_sessions
 from c2p_bot.core.settings import CoreSettings
 from c2p_bot.core.sweeper import Sweeper
 from storage.checkpoint import WalCheckpointer
@@ -61,6 +62,7 @@ def build_runtime(config: CoreSettings, engine: Engine, clock: Clock, keyring: K
     core.services["sweeper"] = sweeper
     install_matching(core, sweeper)
     install_partnerships(core, sweeper)  # terms, renewals, contact nudges (issue 16)
+    install_sessions(core, sweeper)  # risky-event sessions past their deadline (issue 14)
     core.services["handover_refused"] = handover_refused
     housekeeping = Housekeeping(core)
     sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages, scrub_sent(core)]

@@ -13,6 +13,8 @@ from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UtcDateTime
+from storage.watch_models import RiskSession as RiskSession  # issue 14's sessions and shutdown notices
+from storage.watch_models import ShutdownNotice as ShutdownNotice
 
 # Every integer id is handed out once, ever: ids go into outbox idempotency keys, audit subjects
 # and sealed notes' associated data, so a reused id would collide with its predecessor's messages.
@@ -237,11 +239,15 @@ class Match(SQLModel, table=True):
 class Alert(SQLModel, table=True):
     """A raised alarm about an HRD and where it is on the escalation chain."""
 
-    __table_args__ = (Index("ix_alert_status_next_step_at", "status", "next_step_at"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        Index("ix_alert_status_next_step_at", "status", "next_step_at"),
+        Index("ix_alert_kind_raised_at", "kind", "raised_at"),  # recent misses by kind (migration 0010)
+        NEVER_REUSE_IDS,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     hrd_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
-    kind: str = Field(max_length=12)  # missed | panic | duress | wrong_pin
+    kind: str = Field(max_length=12)  # missed | panic | duress | wrong_pin | session | drill
     status: str = Field(default="open", max_length=12)  # open | acked | resolved
     raised_at: datetime = Field(sa_column=_ts(nullable=False))
     due_at: datetime | None = Field(default=None, sa_column=_ts())
@@ -253,6 +259,7 @@ class Alert(SQLModel, table=True):
     acked_at: datetime | None = Field(default=None, sa_column=_ts())
     resolved_by: int | None = Field(default=None)
     resolved_at: datetime | None = Field(default=None, sa_column=_ts())
+    raised_by: int | None = Field(default=None)  # who raised it for the HRD (a drill's coordinator)
 
 
 class AlertRecipient(SQLModel, table=True):
@@ -266,6 +273,7 @@ class AlertRecipient(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
     step: int = Field(default=0)
     notified_at: datetime = Field(sa_column=_ts(nullable=False))
+    acked_at: datetime | None = Field(default=None, sa_column=_ts())  # when this recipient acknowledged
 
 
 class Note(SQLModel, table=True):

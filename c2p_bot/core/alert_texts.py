@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from c2p_bot.core.events import Priority
-from c2p_bot.core.i18n import Translate
+from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import NOTE_ELSEWHERE, NOTE_WITHHELD
 from c2p_bot.core.places import country_label
 from c2p_bot.core.plans import Shown, plan_section
@@ -22,7 +22,11 @@ KIND_PRIORITY = {
     "panic": Priority.PANIC,
     "missed": Priority.ESCALATION,
     "wrong_pin": Priority.ESCALATION,
+    "session": Priority.ESCALATION,
+    "drill": Priority.NOTICE,  # never ahead of a real alert
 }
+# Every message about a drill starts with this mark, in the reader's language (c2p_bot.core.drills).
+DRILL = N_("🧪 DRILL")
 TAMPERED = "\x00tampered"
 
 
@@ -75,6 +79,12 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
         head = _("🚨 ALERT #{id}: repeated wrong PINs on {alias}'s check-ins at {when}. "
                  "Someone else may have their phone.").format(
             id=alert.id, alias=alias, when=_.when(alert.raised_at, zone))
+    elif alert.kind == "session":
+        head = _("🚨 SESSION ALERT #{id}: {alias} did not end their risky-event session due {due}.").format(
+            id=alert.id, alias=alias, due=_.when(alert.due_at or alert.raised_at, zone))
+    elif alert.kind == "drill":
+        head = _("{drill} #{id} — this is a drill, not a real alert: {alias}'s alert chain is being tested. "
+                 "Please answer it as you would a real alert.").format(drill=_(DRILL), id=alert.id, alias=alias)
     else:
         head = _("🚨 ALERT #{id}: {alias} missed a check-in due {due}.").format(
             id=alert.id, alias=alias, due=_.when(alert.due_at or alert.raised_at, zone))
@@ -100,6 +110,9 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
                        "channel and is not shown here: join the bot on Matrix, or register your own key "
                        "(c2p-bot keygen, then /key), to read such notes.").format(
             when=_.when(note.created_at, zone) if note is not None else "—"))
+    elif note_text is not None and note is not None and note.kind == "session":
+        lines.append(_("Their session note, written {when}: {note}").format(
+            when=_.when(note.created_at, zone), note=note_text))
     elif note_text is not None and note is not None:
         lines.append(_("Latest note ({when}): {note}").format(when=_.when(note.created_at, zone), note=note_text))
     lines += plan_section(_, plan, alias, zone, alert.id)

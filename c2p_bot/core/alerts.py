@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, update
 
 from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, PersonView, alert_text
 from c2p_bot.core.alerts_batch import raise_missed_batch
 from c2p_bot.core.audit import audit
 from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.drills import DRILL_KIND, capped, drill_end, finish_drill
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import Translate, gettext_for
@@ -25,6 +26,7 @@ from c2p_bot.core.outbox import best_identity
 from c2p_bot.core.plans import carries, plan_for
 from c2p_bot.core.recipients import coordinators as coordinators  # re-exported: transports and benchmarks
 from c2p_bot.core.recipients import current_recipients, is_recipient, recipients, step_people
+from c2p_bot.core.risk_sessions import OWN_NOTE, own_note
 from storage.models import Alert, AlertRecipient, CheckinClock, Identity, Note, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,9 @@ class Escalation:
         hrd = session.get(Person, alert.hrd_id)
         if hrd is None or alert.status != "open":
             return
+        if alert.kind == DRILL_KIND and now >= drill_end(alert, self.config):
+            finish_drill(session, alert, now, self.core.outbox, self.config)
+            return
         steps = self.config.escalation.steps
         while alert.step + 1 < len(steps):
             alert.step += 1
@@ -89,7 +94,7 @@ class Escalation:
                 self._notify(session, alert, hrd, person, alert.step, now)
             last = alert.step + 1 >= len(steps)
             wait = self.config.escalation.repeat_every if last else self.config.checkins.ack_timeout
-            alert.next_step_at = now + wait
+            alert.next_step_at = capped(alert, now + wait, self.config)
             audit(session, now, "alert_escalated", subject=f"alert:{alert.id}",
                   detail=f"step={alert.step + 1} to={len(fresh)}")
             session.add(alert)
@@ -100,7 +105,7 @@ class Escalation:
             log.error("alert %s has nobody to notify", alert.id)
         for person in people:
             self._notify(session, alert, hrd, person, alert.step, now)
-        alert.next_step_at = now + self.config.escalation.repeat_every
+        alert.next_step_at = capped(alert, now + self.config.escalation.repeat_every, self.config)
         audit(session, now, "alert_repeated", subject=f"alert:{alert.id}", detail=f"repeat={alert.repeats}")
         session.add(alert)
 
@@ -112,8 +117,10 @@ class Escalation:
             session.add(AlertRecipient(alert_id=alert.id or 0, person_id=person.id, step=step,
                                        notified_at=now))
             session.flush()
-        note_kinds = ("panic",) if alert.kind == "panic" else ("checkin", "duress")
-        note = latest_note(session, hrd.id or 0, note_kinds)
+        if alert.kind in OWN_NOTE:  # a session's own note; none for a drill (c2p_bot.core.risk_sessions)
+            note = own_note(session, alert)
+        else:
+            note = latest_note(session, hrd.id or 0, ("panic",) if alert.kind == "panic" else ("checkin", "duress"))
         try:
             opened = open_note(session, self.core.keyring, note, person) if note else None
         except CryptoError:
@@ -164,14 +171,22 @@ class Escalation:
         """Mark acknowledged until ``[escalation] ack_expiry``; returns who to tell: the other
         recipients and every coordinator (an acknowledgement is not a kill switch)."""
         alert.status, alert.acked_by, alert.acked_at = "acked", by.id, now
-        alert.next_step_at = now + self.config.escalation.ack_expiry
+        # A drill does not escalate again once acknowledged: it runs until its end (c2p_bot.core.drills).
+        alert.next_step_at = drill_end(alert, self.config) if alert.kind == DRILL_KIND \
+            else now + self.config.escalation.ack_expiry
         session.add(alert)
+        session.exec(update(AlertRecipient).where(  # type: ignore[call-overload]
+            col(AlertRecipient.alert_id) == alert.id, col(AlertRecipient.person_id) == by.id,
+            col(AlertRecipient.acked_at).is_(None)).values(acked_at=now))
         audit(session, now, "alert_acknowledged", actor_id=by.id, subject=f"alert:{alert.id}")
         told = {p.id: p for p in current_recipients(session, alert) + coordinators(session)}
         return [p for p in told.values() if p.id != by.id]
 
     def ack_expired(self, session: Session, alert: Alert, now: datetime) -> None:
-        """Acknowledged but not resolved within ``ack_expiry``: open again and escalate."""
+        """Acknowledged but not resolved within ``ack_expiry``: open again and escalate (a drill ends)."""
+        if alert.kind == DRILL_KIND:
+            finish_drill(session, alert, now, self.core.outbox, self.config)
+            return
         alert.status = "open"
         session.add(alert)
         audit(session, now, "alert_ack_expired", subject=f"alert:{alert.id}",

@@ -17,6 +17,7 @@ from c2p_bot.core.events import Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.notes import read_note, write_note
 from c2p_bot.core.recipients import current_recipients
+from c2p_bot.core.risk_sessions import checkin_line
 from storage.models import Alert, Checkin, CheckinClock, Note, Person
 
 
@@ -62,6 +63,9 @@ def record_and_reply(ctx: Context, clock: CheckinClock, note_text: str) -> Recor
                               now=ctx.now, checkin_id=checkin.id, outbox=ctx.core.outbox)
         ctx.audit("checkin", f"person:{hrd.id}", "late" if result.late else "on time")
     reply = checkin_reply(ctx._, ctx._.when(clock.next_due, clock.timezone))
+    session_open = checkin_line(ctx._, ctx.session, hrd.id, clock.timezone)  # a check-in does not end it
+    if session_open is not None:
+        reply += "\n" + session_open
     ctx.reply(reply, priority=CHECKIN_REPLY_PRIORITY)
     return Recorded(reply, [] if result.stale else list(result.resolved), sent_at, note)
 

@@ -92,7 +92,8 @@ class Overview:
 
 def _rank(now: datetime):  # type: ignore[no-untyped-def]
     """0 alerting (an open or acknowledged alert, or an alerting clock), 1 overdue, 2 the others."""
-    alerting = exists().where(col(Alert.hrd_id) == col(Person.id), col(Alert.status).in_(OPEN_ALERTS))
+    alerting = exists().where(col(Alert.hrd_id) == col(Person.id), col(Alert.status).in_(OPEN_ALERTS),
+                              col(Alert.kind) != "drill")  # a drill is not a real alert state
     return case((or_(alerting, col(CheckinClock.state) == "alerting"), 0),
                 (and_(col(CheckinClock.state) == "ok", col(CheckinClock.next_due) < now), 1), else_=2)
 
@@ -191,7 +192,8 @@ def _hrd_lines(session: Session, now: datetime, rank, offset: int, limit: int,  
         if hrd_id in lines:
             lines[hrd_id].partners.append((alias or "?", kind or ""))
     for aid, hrd_id, kind, status in session.exec(select(Alert.id, Alert.hrd_id, Alert.kind, Alert.status).where(
-            col(Alert.hrd_id).in_(ids), col(Alert.status).in_(OPEN_ALERTS)).order_by(col(Alert.id))).all():
+            col(Alert.hrd_id).in_(ids), col(Alert.status).in_(OPEN_ALERTS), col(Alert.kind) != "drill")
+            .order_by(col(Alert.id))).all():
         if hrd_id in lines:
             lines[hrd_id].alerts.append((aid or 0, kind, status))
             lines[hrd_id].state = "alerting"

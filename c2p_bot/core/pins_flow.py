@@ -50,6 +50,9 @@ PinOutcome = Literal["checkin", "duress", "wrong", "locked"]
 # Carries out a confirmed command: (ctx, the command's arguments, whether the duress PIN was used).
 Action = Callable[[Context, str, bool], None]
 ACTIONS: dict[str, Action] = {}
+# Actions that raise the duress alarm themselves when confirmed with the duress PIN (to fold their
+# own alerts into it): the confirming flow does not raise a second one.
+OWN_ALARM: set[str] = {"forget"}
 
 
 def verifier_context(person: Person | int, which: str) -> bytes:
@@ -238,7 +241,7 @@ class ConfirmFlow:
             refuse(ctx, clock, outcome, ctx._("That PIN is not right. Nothing was changed."))
             return
         ACTIONS[action](ctx, args, outcome == "duress")
-        if outcome == "duress" and action != "forget":  # /forget raises its own, before unlinking
+        if outcome == "duress" and action not in OWN_ALARM:  # /forget raises its own, before unlinking
             raise_duress(ctx, hrd, f"/{action} {args}".strip())
 
 

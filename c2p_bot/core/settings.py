@@ -119,6 +119,21 @@ class PlansConfig(Section):
     review_every: Duration = timedelta(days=90)  # the HRD is asked to review their plan this often
 
 
+class DrillsConfig(Section):
+    """``[drills]``: ``/drill`` (c2p_bot.core.drills)."""
+
+    announce: bool = False  # tell the defender first that their alert chain is being tested
+    ends_after: Duration = timedelta(hours=2)  # a drill ends by itself this long after it started
+
+
+class ShutdownConfig(Section):
+    """``[shutdown]``: coordinators are told of a possible connectivity shutdown when ``min_hrds``
+    defenders of one country miss within ``window`` (c2p_bot.core.shutdown)."""
+
+    min_hrds: int = Field(default=3, ge=1)
+    window: Duration = timedelta(minutes=30)
+
+
 class CoreSettings(Section):
     """Every section the core reads; :class:`c2p_bot.config.Config` extends it."""
 
@@ -131,3 +146,5 @@ class CoreSettings(Section):
     matching: MatchingConfig = MatchingConfig()
     security: SecurityConfig = SecurityConfig()
     plans: PlansConfig = PlansConfig()
+    drills: DrillsConfig = DrillsConfig()
+    shutdown: ShutdownConfig = ShutdownConfig()

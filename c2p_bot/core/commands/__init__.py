@@ -3,5 +3,5 @@
 from importlib import import_module
 
 for _module in ("general", "language", "checkin", "keys", "alerts", "plans", "matching", "coordinator",
-                "partnership", "exchange", "overview"):
+                "partnership", "exchange", "overview", "sessions", "drills"):
     import_module(f"c2p_bot.core.commands.{_module}")

@@ -9,8 +9,10 @@ from sqlmodel import col, select
 
 from c2p_bot.core.case_log import note_kind_label
 from c2p_bot.core.checkins import restart_clock
+from c2p_bot.core.commands.drills import ack_drill, end_drill
 from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.drills import DRILL_KIND
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.i18n import N_
 from c2p_bot.core.notes import read_note, write_note
@@ -72,6 +74,9 @@ def ack_command(ctx: Context, args: str) -> None:
     me = ctx.person
     if me is None:
         raise InvariantError("a command reached its handler without a registered sender")
+    if alert.kind == DRILL_KIND and alert.status != "resolved":  # every recipient's time counts
+        ack_drill(ctx, alert, me)
+        return
     if alert.status != "open":
         ctx.reply(ctx._("Alert #{id} was already acknowledged by {alias}.").format(
             id=alert.id, alias=_alias(ctx, alert.acked_by)))
@@ -133,6 +138,9 @@ def resolve_command(ctx: Context, args: str) -> None:
     if alert.status == "resolved":
         ctx.reply(ctx._("Alert #{id} is already resolved.").format(id=alert.id))
         return
+    if alert.kind == DRILL_KIND:
+        end_drill(ctx, alert, me)
+        return
     if me.role != Role.COORDINATOR.value:
         _ask_to_close(ctx, alert, me, text)
         return
@@ -141,7 +149,8 @@ def resolve_command(ctx: Context, args: str) -> None:
                    now=ctx.now, alert_id=alert.id, outbox=ctx.core.outbox)
     others = ctx.core.escalation.resolve(ctx.session, alert, me, ctx.now)
     still_open = ctx.session.exec(select(Alert.id).where(
-        Alert.hrd_id == alert.hrd_id, Alert.id != alert.id, col(Alert.status).in_(("open", "acked")))).first()
+        Alert.hrd_id == alert.hrd_id, Alert.id != alert.id, col(Alert.status).in_(("open", "acked")),
+        Alert.kind != DRILL_KIND)).first()  # a drill is not part of the HRD's real alert state
     clock = ctx.session.get(CheckinClock, alert.hrd_id)
     if clock is not None and clock.state == "alerting" and still_open is None:
         restart_clock(clock, ctx.now, ctx.config)
