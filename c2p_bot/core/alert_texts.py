@@ -61,6 +61,12 @@ class AlertView:
     step: int = 0
 
 
+def missed_checkin_text(_: Translate, due: datetime, zone: str) -> str:
+    """What an HRD who missed a check-in is told (once per miss): nothing about any alert."""
+    return _("You missed your check-in due {due}. Please check in now: press the button or send /checkin.").format(
+        due=_.when(due, zone))
+
+
 def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView, reader: Person | PersonView,
                note_text: str | None, note: Note | None,
                stale_ack: tuple[str, datetime] | None = None, plan: Shown | None = None) -> str:

@@ -13,6 +13,7 @@ from c2p_bot.core.context import Context
 from c2p_bot.core.conversations import start_conversation
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
+from c2p_bot.core.guidance import tell_first_checkin
 from c2p_bot.core.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED_LANGUAGES, guess_language, language_name
 from c2p_bot.core.parsing import ParsedCommand
 from c2p_bot.core.profile_fields import FIELDS, ONBOARDING_FIELDS, FieldError, ProfileField
@@ -157,6 +158,7 @@ def answer(ctx: Context, conversation: Conversation, text: str) -> None:
     ctx.core.person_activated(ctx, person)
     for hook in ctx.core.role_change_hooks:
         hook(person.id or 0)
+    tell_first_checkin(ctx)  # an HRD: when the first check-in is due, and what a missed one sets off
 
 
 def alias_taken(ctx: Context, alias: str) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from c2p_bot.core import onboarding
+from c2p_bot.core import guidance, onboarding
 from c2p_bot.core.alerts import Escalation
 from c2p_bot.core.clock import Clock
 from c2p_bot.core.context import ActivationHook, Context
@@ -176,14 +176,21 @@ class Core:
         if command is None:
             if conversation is not None and conversation.flow in FLOWS:
                 FLOWS[conversation.flow].answer(ctx, conversation, text)
-            else:
+            elif not guidance.suggest(ctx, text, None):  # "ok", "/check-in": did you mean /checkin?
+                guidance.forget_pin_like(ctx, text)
                 ctx.reply(ctx._(NOT_UNDERSTOOD))
             return
         spec = self.commands.lookup(command.name) if command.name else None
         role = Role(ctx.person.role)
+        if spec is None and command.name == "start":  # a chat reopened, an old invite link
+            guidance.welcome_back(ctx)
+            return
         if spec is None or role not in spec.roles:
             if spec is not None:
                 ctx.audit("command_refused", f"person:{ctx.person_id}", f"/{spec.name}")
+            elif guidance.suggest(ctx, text, command):  # /chekin, /stauts
+                return
+            guidance.forget_pin_like(ctx, text)
             ctx.reply(ctx._(UNKNOWN_COMMAND))
             return
         if conversation is not None:

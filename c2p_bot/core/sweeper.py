@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, col, select, update
 
 from c2p_bot.core.alert_texts import PersonView
 from c2p_bot.core.alerts import Escalation
+from c2p_bot.core.alerts_batch import MISSED, Missed
 from c2p_bot.core.audit import audit
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.events import Button, Priority
@@ -77,6 +78,18 @@ class Sweeper:
     # -- missed check-ins --------------------------------------------------------------
 
     def _deadlines(self, now: datetime) -> int:
+        """Raise the alerts of every overdue clock; then tell each of those HRDs to check in now,
+        in a transaction of its own, so no alert waits for these (a crash in between loses only them)."""
+        missed: list[Missed] = []
+        try:
+            return self._raise_missed(now, missed)
+        finally:
+            if missed:
+                with self.core.session() as session:
+                    self.escalation.tell_missed(session, missed, now)
+                    self.core.commit(session)
+
+    def _raise_missed(self, now: datetime, missed: list[Missed]) -> int:
         """Claim overdue clocks a batch at a time (one UPDATE … RETURNING) and raise their alerts."""
         held = self.catching_up()
         done = 0
@@ -121,6 +134,7 @@ class Sweeper:
                 done += self.escalation.raise_missed_batch(
                     session, [(row[0], row[1], row[2]) for row in claimed], now, coordinating)
                 self.core.commit(session)
+                missed += session.info.pop(MISSED, [])  # told once every alert is committed
             self.progress_at = time.monotonic()  # a long catch-up is progress, not a stall
             if len(claimed) < DEADLINE_BATCH:
                 return done

@@ -91,7 +91,7 @@ async def test_escalation_flow_with_restart_mid_escalation(
     await cora.expect(r"Paul acknowledged alert #1 about Amina")
 
     # Both directions still decrypt after the restart.
-    await amina.ask("/status", r"Next check-in due")
+    await amina.ask("/status", r"Your check-in is overdue: it was due")  # the missed one, still not made
 
     # A panic reaches everyone at once; the coordinator acknowledges by command.
     await amina.ask("/panic police at the door", r"Alarm raised \(alert #2\)")

@@ -16,6 +16,8 @@ from c2p_bot.core.checkins import arm, ensure_clock, restart_clock, schedule_of
 from c2p_bot.core.context import Context
 from c2p_bot.core.durations_text import read_duration, say_duration
 from c2p_bot.core.errors import InvariantError
+from c2p_bot.core.events import Button
+from c2p_bot.core.guidance import checkin_button, overdue, overdue_line
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import write_note
 from c2p_bot.core.pins_flow import ACTIONS, ask_pin, checkin_with_pin, needs_pin, tell_protectors
@@ -49,9 +51,13 @@ def status_command(ctx: Context, args: str) -> None:
         raise InvariantError("a command reached its handler without a registered sender")
     clock = ensure_clock(ctx.session, hrd, ctx.config, ctx.now)
     lines = []
+    buttons: list[list[Button]] = []
     if clock.state == "paused" and clock.paused_until:
         lines.append(ctx._("Check-ins are paused until {when}.").format(
             when=ctx._.when(clock.paused_until, clock.timezone)))
+    elif overdue(clock, ctx.now):
+        lines.append(overdue_line(ctx._, clock, ctx.now))
+        buttons = checkin_button(ctx._)
     else:
         lines.append(ctx._("Next check-in due: {due}.").format(due=ctx._.when(clock.next_due, clock.timezone)))
     if clock.last_checkin_at:
@@ -63,7 +69,7 @@ def status_command(ctx: Context, args: str) -> None:
         lines.append(ctx._("Open alerts: {list}.").format(list=", ".join(f"#{a.id} ({a.kind})" for a in visible)))
     else:
         lines.append(ctx._("No open alerts."))
-    ctx.reply("\n".join(lines))
+    ctx.reply("\n".join(lines), buttons)
 
 
 def _describe(ctx: Context, clock: CheckinClock) -> str:
