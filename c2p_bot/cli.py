@@ -204,6 +204,10 @@ async def _run_networks(runtime: Runtime, config: Config, keyring: Keyring) -> i
         from c2p_bot.transports.matrix import attach_matrix
 
         transports.append(attach_matrix(runtime, config.matrix, keyring))
+    if config.email.enabled:  # sends only: alert emails and confirmation codes
+        from c2p_bot.transports.email import attach_email
+
+        transports.append(attach_email(runtime, config.email))
     _print_first_invite(runtime, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -302,12 +306,20 @@ async def _run_console(runtime, config: Config) -> int:  # type: ignore[no-untyp
 
     transport = ConsoleTransport()
     runtime.add_transport(transport)
+    email = None
+    if config.email.enabled:
+        from c2p_bot.transports.email import attach_email
+
+        email = attach_email(runtime, config.email)
+        await email.start()
     _print_first_invite(runtime, config)
     await runtime.start()
     try:
         await run_console(runtime, transport)
     finally:
         await runtime.stop()
+        if email is not None:
+            await email.stop()
     return 0
 
 

@@ -13,11 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError, field_validator
+from pydantic import ValidationError, field_validator, model_validator
 
 from c2p_bot.core.crypto import CryptoError, check_public_key, decode_public_key
 from c2p_bot.core.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL
 from c2p_bot.core.settings import CoreSettings, Duration, Section
+from c2p_bot.transports.settings import EmailConfig as EmailConfig
 from c2p_bot.transports.settings import MatrixConfig as MatrixConfig
 from c2p_bot.transports.settings import TelegramConfig as TelegramConfig
 
@@ -96,9 +97,18 @@ class Config(CoreSettings):
 
     telegram: TelegramConfig = TelegramConfig()
     matrix: MatrixConfig = MatrixConfig()
+    email: EmailConfig = EmailConfig()
     logging: LoggingConfig = LoggingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     backup: BackupConfig = BackupConfig()
+
+    @model_validator(mode="after")
+    def _email_for_email_steps(self) -> Config:
+        if self.escalation.by_email and not self.email.enabled:
+            step = next(str(step) for step in self.escalation.chain if step.email)
+            raise ValueError(f'escalation.steps: "{step}" sends email, but [email] is not set up: set '
+                             'email.host and email.from_address')
+        return self
 
 
 # Environment variables that may carry secrets (or override the file), by config key.
@@ -107,6 +117,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "C2P_TELEGRAM_TOKEN": ("telegram", "token"),
     "C2P_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
     "C2P_MATRIX_PASSWORD": ("matrix", "password"),
+    "C2P_SMTP_PASSWORD": ("email", "password"),
     "C2P_KEY_FILE": ("crypto", "key_file"),
 }
 
@@ -119,6 +130,7 @@ CREDENTIALS: dict[str, tuple[str, str]] = {
     "telegram-token": ("telegram", "token"),
     "telegram-secret-token": ("telegram", "secret_token"),
     "matrix-password": ("matrix", "password"),
+    "smtp-password": ("email", "password"),
     "heartbeat-url": ("monitoring", "heartbeat_url"),
 }
 KEK_CREDENTIAL = "kek"
@@ -152,12 +164,13 @@ def _format_error(error: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         return f"unknown key {key}"
     message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{key}: {message}"
+    return f"{key}: {message}" if first["loc"] else message  # a rule across sections names its keys
 
 
 # Of those, the ones removed from the process environment once read (child processes and
 # anything that dumps the environment later do not see them).
-SECRET_ENV = ("C2P_DATABASE_URL", "C2P_TELEGRAM_TOKEN", "C2P_TELEGRAM_SECRET_TOKEN", "C2P_MATRIX_PASSWORD")
+SECRET_ENV = ("C2P_DATABASE_URL", "C2P_TELEGRAM_TOKEN", "C2P_TELEGRAM_SECRET_TOKEN", "C2P_MATRIX_PASSWORD",
+              "C2P_SMTP_PASSWORD")
 
 
 def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Config:

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.email_models import EmailAddress as EmailAddress  # issue 16: alert emails
 from storage.types import UtcDateTime
 from storage.watch_models import RiskSession as RiskSession  # issue 14's sessions and shutdown notices
 from storage.watch_models import ShutdownNotice as ShutdownNotice

@@ -68,8 +68,8 @@ def test_example_config_names_every_key() -> None:
 
 def test_core_settings_are_the_core_sections_of_the_config() -> None:
     core = set(CoreSettings.model_fields)
-    assert not core & {"telegram", "matrix", "logging", "backup", "monitoring"}
-    assert set(Config.model_fields) == core | {"telegram", "matrix", "logging", "backup", "monitoring"}
+    assert not core & {"telegram", "matrix", "email", "logging", "backup", "monitoring"}
+    assert set(Config.model_fields) == core | {"telegram", "matrix", "email", "logging", "backup", "monitoring"}
     assert issubclass(Config, CoreSettings)
 
 
@@ -79,6 +79,23 @@ def test_core_settings_are_the_core_sections_of_the_config() -> None:
     ({"nonsense": {}}, r"^unknown key nonsense$"),
     ({"telegram": {"delete_after": "3d"}}, r"^telegram\.delete_after: must be at most 47h"),
     ({"escalation": {"steps": ["partners", "police"]}}, r"^escalation\.steps\.1:"),
+    ({"escalation": {"steps": ["partners", "partners by fax"]}},
+     r'^escalation\.steps\.1: "partners by fax" is not a step: write "partners" or "coordinators", optionally '
+     r'followed by "by email" and "after" a duration, e\.g\. "partners by email after 10m"$'),
+    ({"escalation": {"steps": ["partners", "coordinators after soon"]}},
+     r'^escalation\.steps\.1: "coordinators after soon": "soon" is not a duration'),
+    ({"escalation": {"steps": ["partners after 5m"]}},
+     r'^escalation\.steps: the first step runs as soon as the alert is raised: write "partners" without "after"$'),
+    ({"escalation": {"steps": ["partners", "coordinators by email after 5m", "coordinators"]}},
+     r'^escalation\.steps: "coordinators by email after 5m" needs a "coordinators" step before it: email only '
+     r"follows up an alert already sent to them in the chat$"),
+    ({"escalation": {"steps": ["partners", "partners by email after 10m"]}},
+     r'^escalation\.steps: "partners by email after 10m" sends email, but \[email\] is not set up: set '
+     r"email\.host and email\.from_address$"),
+    ({"email": {"host": "smtp.example.org"}}, r"^email\.from_address: set the address emails come from"),
+    ({"email": {"host": "smtp.example.org", "from_address": "alerts"}}, r"^email\.from_address: must be an email"),
+    ({"email": {"host": "smtp.example.org", "from_address": "a@example.org", "username": "bot"}},
+     r"^email\.password: set C2P_SMTP_PASSWORD to the password of 'bot'$"),
     ({"database": {"url": 5}}, r"^database\.url:"),
 ])
 def test_bad_config_names_the_key(raw: dict, message: str) -> None:
@@ -119,3 +136,25 @@ def test_matching_weights_default_to_the_scoring_defaults() -> None:
     """One home for the default weights: matching.scoring.Weights; the config reads them there."""
     assert Weights(**parse_config({}, env={}).matching.weights.model_dump()) == Weights()
     assert set(MatchingWeights.model_fields) == {f.name for f in fields(Weights)}
+
+
+def test_escalation_steps_read_email_and_delays() -> None:
+    """``AUDIENCE [by email] [after DURATION]``, any case and spacing; the chain waits the step's own delay."""
+    config = parse_config({"escalation": {"steps": ["partners", " Partners  BY email after 10m", "coordinators"]},
+                           "email": {"host": "smtp.example.org", "from_address": "alerts@example.org"}},
+                          env={"C2P_SMTP_PASSWORD": "pw"})
+    assert config.escalation.steps == ["partners", "partners by email after 10m", "coordinators"]
+    assert [(s.audience, s.email, s.after) for s in config.escalation.chain] == [
+        ("partners", False, None), ("partners", True, timedelta(minutes=10)), ("coordinators", False, None)]
+    assert [config.wait_after_step(i) for i in range(3)] == [
+        timedelta(minutes=10), timedelta(minutes=15), timedelta(minutes=30)]
+    assert config.email.enabled and config.email.port == 587 and config.email.starttls
+
+
+def test_the_smtp_password_comes_from_the_environment_and_leaves_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    monkeypatch.setenv("C2P_SMTP_PASSWORD", "smtp-secret")
+    config = parse_config({"email": {"host": "smtp.example.org", "from_address": "a@example.org",
+                                     "username": "bot"}})
+    assert config.email.password == "smtp-secret" and "C2P_SMTP_PASSWORD" not in os.environ

@@ -14,13 +14,15 @@ from datetime import datetime
 from sqlmodel import Session, col, update
 
 from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, PersonView, alert_text
-from c2p_bot.core.alerts_batch import Missed, raise_missed_batch, tell_missed_batch
+from c2p_bot.core.alerts_batch import raise_missed_batch
 from c2p_bot.core.audit import audit
 from c2p_bot.core.crypto import CryptoError
+from c2p_bot.core.email_alerts import email_step
 from c2p_bot.core.drills import DRILL_KIND, capped, drill_end, finish_drill
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import Translate, gettext_for
+from c2p_bot.core.mail import EMAIL_SERVICE
 from c2p_bot.core.notes import fit_to_channel, latest_note, open_note
 from c2p_bot.core.outbox import best_identity
 from c2p_bot.core.plans import carries, plan_for
@@ -54,12 +56,17 @@ class Escalation:
               detail=f"hrd=person:{hrd.id} kind={kind}")
         if kind in ALL_AT_ONCE:
             everyone: dict[int, tuple[Person, int]] = {}
-            for index, step in enumerate(self.config.escalation.steps):
-                for person in step_people(session, step, hrd.id or 0):
+            chain = self.config.escalation.chain
+            for index, step in enumerate(chain):
+                for person in [] if step.email else step_people(session, step.audience, hrd.id or 0):
                     everyone.setdefault(person.id or 0, (person, index))
-            alert.step = len(self.config.escalation.steps) - 1
+            alert.step = len(chain) - 1
             for person, index in everyone.values():
                 self._notify(session, alert, hrd, person, index, now)
+            for index, step in enumerate(chain):  # the email steps at once too, to those just alerted
+                if step.email:
+                    self._email(session, alert, hrd, [p for p in step_people(session, step.audience, hrd.id or 0)
+                                                      if (p.id or 0) in everyone], index, now)
             alert.next_step_at = now + self.config.escalation.repeat_every
             if not everyone:
                 log.error("alert %s has nobody to notify", alert.id)
@@ -75,10 +82,6 @@ class Escalation:
         return raise_missed_batch(session, claimed, now, coordinating, settings=self.config,
                                   keyring=self.core.keyring, outbox=self.core.outbox)
 
-    def tell_missed(self, session: Session, missed: list[Missed], now: datetime) -> int:
-        """Tell each HRD of ``missed`` to check in now: see :func:`c2p_bot.core.alerts_batch.tell_missed_batch`."""
-        return tell_missed_batch(session, missed, now, self.core.outbox)
-
     def advance(self, session: Session, alert: Alert, now: datetime) -> None:
         """Add the next step that has anyone in it; after the last step, repeat to everyone."""
         hrd = session.get(Person, alert.hrd_id)
@@ -87,20 +90,24 @@ class Escalation:
         if alert.kind == DRILL_KIND and now >= drill_end(alert, self.config):
             finish_drill(session, alert, now, self.core.outbox, self.config)
             return
-        steps = self.config.escalation.steps
+        steps = self.config.escalation.chain
         while alert.step + 1 < len(steps):
             alert.step += 1
-            people = step_people(session, steps[alert.step], alert.hrd_id)
+            step = steps[alert.step]
+            people = step_people(session, step.audience, alert.hrd_id)
+            if step.email:  # follows up the chat alert, to those it reached (c2p_bot.core.escalation_steps)
+                people = [p for p in people if is_recipient(session, alert, p.id or 0)]
             fresh = [p for p in people if not is_recipient(session, alert, p.id or 0)]
             if not people:
                 continue
-            for person in fresh:
-                self._notify(session, alert, hrd, person, alert.step, now)
-            last = alert.step + 1 >= len(steps)
-            wait = self.config.escalation.repeat_every if last else self.config.checkins.ack_timeout
-            alert.next_step_at = capped(alert, now + wait, self.config)
-            audit(session, now, "alert_escalated", subject=f"alert:{alert.id}",
-                  detail=f"step={alert.step + 1} to={len(fresh)}")
+            if step.email:
+                action, told = "alert_emailed", self._email(session, alert, hrd, people, alert.step, now)
+            else:
+                for person in fresh:
+                    self._notify(session, alert, hrd, person, alert.step, now)
+                action, told = "alert_escalated", len(fresh)
+            alert.next_step_at = capped(alert, now + self.config.wait_after_step(alert.step), self.config)
+            audit(session, now, action, subject=f"alert:{alert.id}", detail=f"step={alert.step + 1} to={told}")
             session.add(alert)
             return
         alert.repeats += 1
@@ -159,6 +166,14 @@ class Escalation:
             self._note_elsewhere(session, safer, key,
                                  alert_text(_, alert, hrd, person, opened, note, stale_ack, full_plan),
                                  [[Button(_("Acknowledge"), f"/ack {alert.id}")]], KIND_PRIORITY[alert.kind], now)
+
+    def _email(self, session: Session, alert: Alert, hrd: Person, people: list[Person], step: int,
+               now: datetime) -> int:
+        """An email step (c2p_bot.core.email_alerts), when the bot has an email transport."""
+        if self.core.services.get(EMAIL_SERVICE) is None:
+            log.warning("alert %s: step %d sends email, but no email transport is running", alert.id, step + 1)
+            return 0
+        return email_step(session, self.core.outbox, alert, hrd, people, step, now)
 
     def _note_elsewhere(self, session: Session, safer: Identity, key: str, text: str,
                         buttons: list[list[Button]], priority: int, now: datetime) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
+from c2p_bot.core.mail import EMAIL
 from c2p_bot.core.notes import protection
 from c2p_bot.core.outbox import Outbox, best_identity, decode_buttons
 from storage.models import Identity, OutboxMessage
@@ -33,7 +34,8 @@ def fail_over(
             session.add(identity)
     if row.person_id is None:
         return False
-    target = best_identity(session, row.person_id, exclude=row.identity_id)
+    # An email only follows up a chat message already sent (c2p_bot.core.mail): it never moves to a chat.
+    target = None if row.platform == EMAIL else best_identity(session, row.person_id, exclude=row.identity_id)
     if target is not None and row.sensitive and protection(target.platform) < protection(row.platform):
         target = None  # a note never moves to a less protected channel: the chain moves on instead
     if target is not None and target.platform_user_id:

@@ -2,7 +2,8 @@
 person's id in the audit log (issue 13 L, "less metadata").
 
 ``/forget`` deletes the person row; the database cascades to their identities, clocks, notes and
-the outbox rows addressed to them. This module removes what the cascade cannot see:
+the outbox rows addressed to them. Their email address and every email to it are deleted here
+explicitly. This module also removes what the cascade cannot see:
 
 * outbox rows sent to one of their chats without naming them (replies before they registered,
   deletions of messages that held a PIN) — messages of theirs that were still to be deleted from
@@ -36,9 +37,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, exists, or_
 from sqlmodel import Session, col, delete, select
 
+from c2p_bot.core.email_addresses import forget_address
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import DELETE_MESSAGE, Priority
-from storage.models import AuditEntry, AuditRewrite, Identity, OutboxMessage, Person, SeenEvent
+from storage.models import AuditEntry, AuditRewrite, EmailAddress, Identity, OutboxMessage, Person, SeenEvent
 
 if TYPE_CHECKING:
     from c2p_bot.core.context import Context
@@ -66,6 +68,8 @@ def forget_traces(ctx: Context, person: Person) -> None:
         chats.add((ctx.incoming.platform, ctx.incoming.chat_id))
     for platform, chat_id in chats:
         _clear_chat(ctx, platform, chat_id)
+    for address in session.exec(select(EmailAddress).where(EmailAddress.person_id == person.id)).all():
+        forget_address(session, address)  # and every email to it (c2p_bot.core.email_addresses)
     pseudonymise(session, person.id)
 
 

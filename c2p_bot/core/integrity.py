@@ -10,6 +10,7 @@ person      id, role, status, public_key, key_mode
 identity    id, person_id, platform, platform_user_id, chat_id
 match       id, hrd_id, partner_id, status
 outbox      idempotency_key, platform, chat_id, person_id, identity_id
+email       id, person_id, address, confirmed  (``email_address``)
 ==========  ==============================================================
 
 * **Writes** through the ORM set the MAC (mapper events: ``before_update``; ``after_insert`` once
@@ -51,7 +52,7 @@ from sqlmodel import Session, col, select
 
 from c2p_bot.core.crypto import Kek
 from c2p_bot.core.i18n import N_
-from storage.models import AuditEntry, Identity, Match, OutboxMessage, Person, Secret
+from storage.models import AuditEntry, EmailAddress, Identity, Match, OutboxMessage, Person, Secret
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "identity": ("id", "person_id", "platform", "platform_user_id", "chat_id"),
     "match": ("id", "hrd_id", "partner_id", "status"),
     "outbox": ("idempotency_key", "platform", "chat_id", "person_id", "identity_id"),
+    "email": ("id", "person_id", "address", "confirmed"),
 }
-MODELS: dict[type, str] = {Person: "person", Identity: "identity", Match: "match", OutboxMessage: "outbox"}
+MODELS: dict[type, str] = {Person: "person", Identity: "identity", Match: "match", OutboxMessage: "outbox",
+                           EmailAddress: "email"}
 WHAT = {
     "person": N_("a person's role, status or key"),
     "identity": N_("a chat account"),
     "match": N_("a match"),
     "outbox": N_("a queued message's destination"),
+    "email": N_("an email address"),
 }
 REPORT = N_("⚠ Integrity check failed: {what} (record {table} #{id}) was changed outside the bot, "
             "without its key. The bot does not use it: nothing is sent to it and it grants no "
@@ -180,6 +184,9 @@ def _on_load(target: Any, context: Any, *_attrs: Any) -> None:
         set_committed_value(target, "person_id", -1)
     elif table == "match":
         set_committed_value(target, "status", REFUSED)
+    elif table == "email":  # never written to: not confirmed, and nobody's
+        set_committed_value(target, "confirmed", False)
+        set_committed_value(target, "person_id", -1)
     else:
         set_committed_value(target, "next_attempt_at", _NEVER)
     note_refusal(session, table, state.dict.get("id"))
@@ -246,11 +253,11 @@ def _report(session: OrmSession, integrity: Integrity, table: str, row_id: str) 
         integrity.tell(session, table, row_id, now)
 
 
-for _model in (Person, Identity, Match, OutboxMessage):
+for _model in (Person, Identity, Match, OutboxMessage, EmailAddress):
     event.listen(_model, "load", _on_load)
     event.listen(_model, "refresh", _on_load)
     event.listen(_model, "before_update", _before_update)
-for _model in (Person, Identity, Match):
+for _model in (Person, Identity, Match, EmailAddress):
     event.listen(_model, "after_insert", _after_insert)
 event.listen(OutboxMessage, "before_insert", _before_insert_outbox)
 event.listen(OrmSession, "before_commit", _before_commit)

@@ -48,14 +48,15 @@ MAX_NOTE = 2000
 
 # How well a platform protects what travels over it: Matrix rooms are end-to-end encrypted,
 # Telegram chats are readable by Telegram. Console and memory are local (tests, a terminal).
-PROTECTION = {"telegram": 1, "matrix": 2, "console": 2, "memory": 2}
+# Email is readable by every mail server on the way: it never carries a note (c2p_bot.core.mail).
+PROTECTION = {"email": 0, "telegram": 1, "matrix": 2, "console": 2, "memory": 2}
 # Stand-ins for a note's text (like alert_texts.TAMPERED): never sent as such, rendered by alert_text.
 NOTE_ELSEWHERE = "\x00note-elsewhere"  # a sealed note waits for the reader on a safer channel
 NOTE_WITHHELD = "\x00note-withheld"  # a note exists; this channel is not safe enough for it
 
 
 def protection(platform: str | None) -> int:
-    """1 for channels the platform's operator can read (and unknown ones), 2 for end-to-end."""
+    """0 for email, 1 for channels the platform's operator can read (and unknown ones), 2 for end-to-end."""
     return PROTECTION.get(platform or "", 1)
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from c2p_bot.core import language_names, places, zones
+from c2p_bot.core import email_field, language_names, places, zones
 from c2p_bot.core.answer_words import kind_noun, kinds_choice, parse_kinds, yes_no_word
 from c2p_bot.core.field_error import FieldError
 from c2p_bot.core.i18n import N_, SUPPORTED_LANGUAGES, Translate, bot_language_named, language_name
@@ -169,6 +169,7 @@ _ALL = frozenset(Role)
 _HRD = frozenset({Role.HRD})
 _PARTNER = frozenset({Role.PARTNER})
 _HRD_PARTNER = frozenset({Role.HRD, Role.PARTNER})
+_PARTNER_COORDINATOR = frozenset({Role.PARTNER, Role.COORDINATOR})
 
 FIELDS: dict[str, ProfileField] = {
     f.name: f
@@ -205,6 +206,10 @@ FIELDS: dict[str, ProfileField] = {
                      N_("May notes you write on Matrix be shown to readers on Telegram?"),
                      _accepted_notes_over_telegram, _parse_yes_no, _set_attr("notes_over_telegram"),
                      _show_yes_no("notes_over_telegram"), choices=lambda c: ("yes", "no")),
+        # Kept in its own table and confirmed by a code: c2p_bot.core.email_addresses (via /profile).
+        ProfileField("email", _PARTNER_COORDINATOR, N_("Which email address may alerts also reach you at?"),
+                     email_field.accepted_email, email_field.parse_email, email_field.keep_elsewhere,
+                     email_field.show_email),
     )
 }
 

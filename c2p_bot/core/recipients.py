@@ -24,8 +24,9 @@ def coordinators(session: Session) -> list[Person]:
     ).all() if person.role == "coordinator"]  # not refused by its integrity check
 
 
-def step_people(session: Session, step: str, hrd_id: int) -> list[Person]:
-    return active_partners(session, hrd_id) if step == "partners" else coordinators(session)
+def step_people(session: Session, audience: str, hrd_id: int) -> list[Person]:
+    """The people of a step's audience: ``partners`` or ``coordinators`` (c2p_bot.core.escalation_steps)."""
+    return active_partners(session, hrd_id) if audience == "partners" else coordinators(session)
 
 
 def recipients(session: Session, alert: Alert) -> list[Person]:

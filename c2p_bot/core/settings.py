@@ -9,10 +9,13 @@ loads the TOML file; the core never imports it. Durations are written like ``"90
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from c2p_bot.core.escalation_steps import EXAMPLE as EXAMPLE_STEP
+from c2p_bot.core.escalation_steps import Step, check_chain, parse_step
 from c2p_bot.durations import DurationError, parse_duration
 from matching.scoring import Weights
 from matching.vocabulary import DEFAULT_EXPERTISE
@@ -61,15 +64,41 @@ class CheckinsConfig(Section):
     pause_reminder_before: Duration = timedelta(hours=1)
 
 
-StepName = Literal["partners", "coordinators"]
-DEFAULT_STEPS: tuple[StepName, ...] = ("partners", "coordinators")
+StepName = Literal["partners", "coordinators"]  # a step's audience (c2p_bot.core.escalation_steps)
+DEFAULT_STEPS: tuple[str, ...] = ("partners", "coordinators")
+
+
+def _step(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a text such as {EXAMPLE_STEP}")
+    return str(parse_step(value))
 
 
 class EscalationConfig(Section):
-    steps: list[StepName] = Field(default_factory=lambda: list(DEFAULT_STEPS), min_length=1)
+    # Each step: "partners" or "coordinators", optionally "by email" and "after 10m" (escalation_steps).
+    steps: list[Annotated[str, BeforeValidator(_step)]] = Field(
+        default_factory=lambda: list(DEFAULT_STEPS), min_length=1)
     repeat_every: Duration = timedelta(minutes=30)
     failover_after: Duration = timedelta(minutes=2)
     ack_expiry: Duration = timedelta(hours=2)
+
+    @field_validator("steps")
+    @classmethod
+    def _a_chain(cls, steps: list[str]) -> list[str]:
+        check_chain([parse_step(step) for step in steps])
+        return steps
+
+    @cached_property
+    def chain(self) -> tuple[Step, ...]:
+        """The steps, read (c2p_bot.core.escalation_steps)."""
+        return tuple(parse_step(step) for step in self.steps)
+
+    @property
+    def by_email(self) -> bool:
+        """Whether any step sends email."""
+        return any(step.email for step in self.chain)
+
+
 
 
 class CryptoConfig(Section):
@@ -145,6 +174,14 @@ class CoreSettings(Section):
     invites: InvitesConfig = InvitesConfig()
     matching: MatchingConfig = MatchingConfig()
     security: SecurityConfig = SecurityConfig()
+
+    def wait_after_step(self, index: int) -> timedelta:
+        """How long the chain waits after step ``index`` before the next: that step's ``after``
+        (``[checkins] ack_timeout`` when not said); after the last step, ``repeat_every``."""
+        chain = self.escalation.chain
+        if index + 1 >= len(chain):
+            return self.escalation.repeat_every
+        return chain[index + 1].after or self.checkins.ack_timeout
     plans: PlansConfig = PlansConfig()
     drills: DrillsConfig = DrillsConfig()
     shutdown: ShutdownConfig = ShutdownConfig()

@@ -21,6 +21,7 @@ from c2p_bot.core.events import Incoming
 from c2p_bot.core.keyring import Keyring
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.throttle import Throttle
+from c2p_bot.transports.email import attach_email
 from c2p_bot.transports.memory import Delivered, MemoryTransport
 
 _ids = itertools.count(1)
@@ -127,4 +128,6 @@ def memory_chat(engine: Engine, config: Config, clock: Clock, kek: Kek | None = 
     runtime.throttle = Throttle(rate=1e9, burst=10**9)  # transcripts type fast; tests/reliability floods
     transport = MemoryTransport()
     runtime.add_transport(transport)
+    if config.email.enabled:  # a real SMTP server on 127.0.0.1 (tests/support/smtp.py)
+        attach_email(runtime, config.email)
     return Chat(runtime, transport)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, delete, select
 
 from c2p_bot.core.context import Context
+from c2p_bot.core.email_addresses import confirm, email_on, not_set_up, set_address, status
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import N_, Translate
@@ -77,6 +78,10 @@ def _profile(ctx: Context, args: str, *, confirmed: bool) -> None:
     if "alias" in values and alias_taken(ctx, str(values["alias"])):
         ctx.reply(ctx._("Nothing was changed: that alias is already taken."))
         return
+    if values.get("email") and not email_on(ctx):
+        ctx.reply(ctx._("Nothing was changed: email is not set up on this bot, so alerts reach you only in "
+                        "the chat."))
+        return
     if values.get("notes_over_telegram") is True and needs_pin(ctx) and not confirmed:
         ask_pin(ctx, "profile", args)  # letting notes travel over Telegram weakens protection
         return
@@ -86,9 +91,34 @@ def _profile(ctx: Context, args: str, *, confirmed: bool) -> None:
     if "language" in values:
         ctx.set_language(str(values["language"]))
     ctx.audit("profile_changed", f"person:{person.id}", "fields=" + ",".join(sorted(values)))
-    ctx.reply(ctx._("Saved: {fields}.").format(fields=", ".join(sorted(values))))
+    saved = ctx._("Saved: {fields}.").format(fields=", ".join(sorted(values)))
+    if "email" in values:  # kept in its own table, confirmed by a code (c2p_bot.core.email_addresses)
+        saved += "\n" + set_address(ctx, person, str(values["email"]))
+    ctx.reply(saved)
     for hook in ctx.core.profile_hooks:
         hook(ctx, person)
+
+
+@registry.command(
+    "email",
+    roles=(Role.PARTNER, Role.COORDINATOR),
+    usage=N_("[confirm CODE]"),
+    help=N_("See your email address for alerts, or confirm it with the code sent to it."),
+)
+def email_command(ctx: Context, args: str) -> None:
+    person = ctx.person
+    if person is None:
+        raise InvariantError("a command reached its handler without a registered sender")
+    words = args.split()
+    code = words[1:] if words[:1] and words[0].lower() == "confirm" else words
+    if not words:
+        shown = status(ctx, person)
+        ctx.reply(shown if email_on(ctx) else not_set_up(ctx) + "\n" + shown)
+    elif len(code) == 1 and code[0].isdigit():
+        ctx.reply(confirm(ctx, person, code[0]))
+    else:
+        ctx.reply(ctx._("Send /email confirm CODE with the six digits from the email (for example "
+                        "/email confirm 123456), or /email to see your address."))
 
 
 @registry.command(
