@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, update
 
 from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, PersonView, alert_text
-from c2p_bot.core.alerts_batch import raise_missed_batch
+from c2p_bot.core.alerts_batch import Missed, raise_missed_batch, tell_missed_batch
 from c2p_bot.core.audit import audit
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.email_alerts import email_step
@@ -81,6 +81,10 @@ class Escalation:
         :func:`c2p_bot.core.alerts_batch.raise_missed_batch`."""
         return raise_missed_batch(session, claimed, now, coordinating, settings=self.config,
                                   keyring=self.core.keyring, outbox=self.core.outbox)
+
+    def tell_missed(self, session: Session, missed: list[Missed], now: datetime) -> int:
+        """Tell each HRD of ``missed`` to check in now: see :func:`c2p_bot.core.alerts_batch.tell_missed_batch`."""
+        return tell_missed_batch(session, missed, now, self.core.outbox)
 
     def advance(self, session: Session, alert: Alert, now: datetime) -> None:
         """Add the next step that has anyone in it; after the last step, repeat to everyone."""

@@ -2,22 +2,24 @@
 
 Reads columns, not ORM objects (checking row MACs itself, :mod:`c2p_bot.core.integrity`), and
 writes the same alerts, recipients, messages and audit entries as the ORM path
-(:meth:`c2p_bot.core.alerts.Escalation.raise_alert`).
+(:meth:`c2p_bot.core.alerts.Escalation.raise_alert`). Each HRD is then told, once per miss, that
+they missed their check-in (:func:`tell_missed_batch`): the message says nothing of the alert, and
+the sweeper sends these after every alert of the sweep is committed, so alerts never wait for them.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, AlertView, PersonView, alert_text
+from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, AlertView, PersonView, alert_text, missed_checkin_text
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.errors import InvariantError
-from c2p_bot.core.events import Button
+from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import gettext_for
 from c2p_bot.core.integrity import Integrity, for_session, note_refusal, outbox_mac
 from c2p_bot.core.keyring import Keyring
@@ -27,11 +29,23 @@ from c2p_bot.core.plans import LoadedPlans, carries
 from c2p_bot.core.recipients import coordinators
 from c2p_bot.core.settings import CoreSettings
 from storage.bulk import insert_many, one_of, table_of
-from storage.models import Alert, AlertRecipient, AuditEntry, Identity, Match, Note, NoteCopy, OutboxMessage, Person
+from storage.models import (
+    Alert,
+    AlertRecipient,
+    AuditEntry,
+    CheckinClock,
+    Identity,
+    Match,
+    Note,
+    NoteCopy,
+    OutboxMessage,
+    Person,
+)
 
 log = logging.getLogger(__name__)
 
 PERSON, MATCH, ALERT, IDENTITY = table_of(Person), table_of(Match), table_of(Alert), table_of(Identity)
+CLOCK = table_of(CheckinClock)
 PERSON_VIEW = (PERSON.c.id, PERSON.c.alias, PERSON.c.country, PERSON.c.timezone, PERSON.c.ui_language,
                PERSON.c.key_mode, PERSON.c.wrapped_private_key, PERSON.c.public_key)
 # What the batch path checks a partner's MACs over (c2p_bot.core.integrity.FIELDS), after PERSON_VIEW.
@@ -51,6 +65,17 @@ def macs_hold(session: Session, integrity: Integrity, hrd_id: int, partner: Pers
     return True
 
 
+class Missed(NamedTuple):
+    """A missed check-in whose HRD is still to be told (:func:`tell_missed_batch`)."""
+
+    hrd: PersonView
+    alert_id: int
+    due: datetime
+
+
+MISSED = "missed_checkins"  # session.info key: the HRDs a batch leaves to be told (list[Missed])
+
+
 def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, datetime | None]], now: datetime,
                        coordinating: list[PersonView] | None, *, settings: CoreSettings, keyring: Keyring,
                        outbox: Outbox) -> int:
@@ -60,6 +85,8 @@ def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, date
     Same alerts, recipients, texts and audit entries as
     :meth:`c2p_bot.core.alerts.Escalation.raise_alert`, but with a
     fixed number of queries per batch and bulk inserts instead of ORM objects per row.
+    The HRDs are not told here: they are left in ``session.info[MISSED]``, for the caller to tell
+    once the alerts are committed (:func:`tell_missed_batch`).
     """
     ids = [hrd_id for hrd_id, _due, _last in claimed]
     connection = session.connection()
@@ -118,22 +145,7 @@ def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, date
         ALERT.c.kind == "missed", ALERT.c.raised_at == now)).all())
     for view, hrd, _people in plans:
         view.id = new_ids[hrd.id or 0]
-    reader_ids = {p.id for _a, _h, people in plans for p in people}
-    identities: dict[int, tuple[int, str, str]] = {}  # person id -> (identity id, platform, chat id)
-    ranks: dict[int, tuple[datetime, int]] = {}
-    for identity_id, person_id, platform, chat_id, seen, created, user_id, mac in connection.execute(
-            sa_select(IDENTITY.c.id, IDENTITY.c.person_id, IDENTITY.c.platform, IDENTITY.c.chat_id,
-                      IDENTITY.c.last_seen_at, IDENTITY.c.created_at, IDENTITY.c.platform_user_id,
-                      IDENTITY.c.mac).where(
-            one_of(IDENTITY.c.person_id, [i or 0 for i in reader_ids], dialect),
-            IDENTITY.c.unreachable_at.is_(None))).all():
-        if integrity is not None and not integrity.ok(
-                "identity", (identity_id, person_id, platform, user_id, chat_id), mac):
-            note_refusal(session, "identity", identity_id)  # never send to a redirected chat
-            continue
-        rank = (seen or created, identity_id)
-        if person_id not in ranks or rank > ranks[person_id]:
-            ranks[person_id], identities[person_id] = rank, (identity_id, platform, chat_id)
+    identities = reachable_identities(session, {p.id or 0 for _a, _h, people in plans for p in people})
     notes: dict[int, Note] = {}
     for note in session.exec(select(Note).where(
             one_of(Note.subject_id, ids, dialect), col(Note.kind).in_(("checkin", "duress")))
@@ -192,4 +204,57 @@ def raise_missed_batch(session: Session, claimed: list[tuple[int, datetime, date
     insert_many(connection, table_of(AuditEntry), audits)
     insert_many(connection, table_of(AlertRecipient), recipients_rows)
     insert_many(connection, table_of(OutboxMessage), messages)
+    session.info.setdefault(MISSED, []).extend(
+        Missed(hrd, view.id or 0, view.due_at or now) for view, hrd, _people in plans)
     return len(plans)
+
+
+def reachable_identities(session: Session, person_ids: set[int]) -> dict[int, tuple[int, str, str]]:
+    """Each person's reachable identity used most recently, as (identity id, platform, chat id):
+    what :func:`c2p_bot.core.outbox.best_identity` picks, for many people in one query."""
+    connection = session.connection()
+    integrity = for_session(session)
+    identities: dict[int, tuple[int, str, str]] = {}
+    ranks: dict[int, tuple[datetime, int]] = {}
+    for identity_id, person_id, platform, chat_id, seen, created, user_id, mac in connection.execute(
+            sa_select(IDENTITY.c.id, IDENTITY.c.person_id, IDENTITY.c.platform, IDENTITY.c.chat_id,
+                      IDENTITY.c.last_seen_at, IDENTITY.c.created_at, IDENTITY.c.platform_user_id,
+                      IDENTITY.c.mac).where(
+            one_of(IDENTITY.c.person_id, list(person_ids), connection.dialect),
+            IDENTITY.c.unreachable_at.is_(None))).all():
+        if integrity is not None and not integrity.ok(
+                "identity", (identity_id, person_id, platform, user_id, chat_id), mac):
+            note_refusal(session, "identity", identity_id)  # never send to a redirected chat
+            continue
+        rank = (seen or created, identity_id)
+        if person_id not in ranks or rank > ranks[person_id]:
+            ranks[person_id], identities[person_id] = rank, (identity_id, platform, chat_id)
+    return identities
+
+
+def tell_missed_batch(session: Session, missed: list[Missed], now: datetime, outbox: Outbox) -> int:
+    """Tell each HRD, once per miss, that they missed their check-in, with the "I'm safe" button
+    (``/checkin``, which asks for the PIN of a PIN holder). Nothing about the alert, its
+    recipients or any other alert: what a coerced HRD's phone shows is what a free one's does.
+    HRDs who checked in or paused since the alert was raised are left alone. Two queries and one
+    bulk insert, whatever the number of HRDs."""
+    if not missed:
+        return 0
+    connection = session.connection()
+    ids = [m.hrd.id or 0 for m in missed]
+    still = set(connection.execute(sa_select(CLOCK.c.person_id).where(
+        one_of(CLOCK.c.person_id, ids, connection.dialect), CLOCK.c.state == "alerting")).scalars())
+    identities = reachable_identities(session, still)
+    messages: list[dict[str, object]] = []
+    for hrd, alert_id, due in missed:
+        found = identities.get(hrd.id or 0)
+        if found is None:
+            continue
+        identity_id, platform, chat_id = found
+        _ = gettext_for(hrd.ui_language)
+        envelope = Envelope(platform, chat_id, Priority.NOTICE, "reminder", hrd.id, identity_id)
+        messages.append(outbox_mac(session, outbox.row_values(
+            session, envelope, text=missed_checkin_text(_, due, hrd.timezone), now=now,
+            key=f"missed:{alert_id}:to-hrd", buttons=[[Button(_("I'm safe"), "/checkin")]])))
+    insert_many(connection, table_of(OutboxMessage), messages)
+    return len(messages)
