@@ -137,15 +137,26 @@ def first_checkin_text(_: Translate, config: CoreSettings, clock: CheckinClock, 
     """When a new HRD's first check-in is due, and who is told, when, if it is missed."""
     lines = [_("Your first check-in is due {due}. Send /checkin by then; I will remind you {before} before.").format(
         due=_.when(clock.next_due, clock.timezone), before=say_duration(_, config.checkins.remind_before))]
-    steps = list(dict.fromkeys(config.escalation.steps))
+    # The chat steps (email steps only follow them up), each audience once, and how long after the
+    # previous one each is reached.
+    chain = config.escalation.chain
+    reached: dict[str, timedelta] = {}
+    previous = None
+    for index, each in enumerate(chain):
+        if each.email or each.audience in reached:
+            continue
+        reached[each.audience] = timedelta(0) if previous is None else sum(
+            (config.wait_after_step(k) for k in range(previous, index)), timedelta(0))
+        previous = index
+    steps = list(reached)
     grace = say_duration(_, timedelta(seconds=clock.grace_s))
     if steps[0] == "partners":
         lines.append(_("If you have not checked in {grace} after that, your partners are alerted.").format(grace=grace))
     else:
         lines.append(_("If you have not checked in {grace} after that, the coordinators are alerted.").format(
             grace=grace))
-    wait = say_duration(_, config.checkins.ack_timeout)
     for step in steps[1:]:
+        wait = say_duration(_, reached[step])
         if step == "partners":
             lines.append(_("If nobody acknowledges within {wait}, your partners are alerted too.").format(wait=wait))
         else:
@@ -153,10 +164,10 @@ def first_checkin_text(_: Translate, config: CoreSettings, clock: CheckinClock, 
                 wait=wait))
     if "partners" in steps and not has_partners:
         if "coordinators" in steps:
-            lines.append(_("Until you are paired with partners, the coordinators are alerted in their place."))
+            lines.append(_("Until you are matched with partners, the coordinators are alerted in their place."))
         else:
-            lines.append(_("Until you are paired with partners, nobody can be alerted: a coordinator will "
-                           "pair you soon."))
+            lines.append(_("Until you are matched with partners, nobody can be alerted: a coordinator will "
+                           "match you soon."))
     return "\n".join(lines)
 
 

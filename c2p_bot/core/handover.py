@@ -5,7 +5,7 @@ Flow diagram and rules: docs/flows/partnership.md.
 - A coordinator names the defender, the partner handing over and the successor. The successor is
   asked like any partner offered a match (an offer with Accept and Decline, lapsing after
   ``[matching] offer_timeout``); a proposal of origin ``handover`` records who hands over. Until
-  the successor accepts, nothing changes: the partner handing over stays paired and alerted.
+  the successor accepts, nothing changes: the partner handing over stays matched and alerted.
 - On acceptance the successor's match begins and the old one ends at once (both in one
   transaction), and everyone is told. A decline or a lapse changes nothing and looks for nobody
   else: the coordinators are told that the partner handing over stays.
@@ -49,7 +49,7 @@ def start_handover(ctx: Context, hrd: Person, old: Person, new: Person) -> None:
     """``/handover``: the successor is asked; nothing changes until they accept."""
     session, zone = ctx.session, ctx.person.timezone if ctx.person else "UTC"
     if not is_matched(session, hrd.id or 0, old.id or 0):
-        ctx.reply(ctx._("{hrd} and {partner} are not paired, so there is nothing to hand over. Nothing was "
+        ctx.reply(ctx._("{hrd} and {partner} are not matched, so there is nothing to hand over. Nothing was "
                         "changed.").format(hrd=hrd.alias, partner=old.alias))
         return
     if is_matched(session, hrd.id or 0, new.id or 0):
@@ -86,10 +86,10 @@ def start_handover(ctx: Context, hrd: Person, old: Person, new: Person) -> None:
         id=pid, partner=o_alias, hrd=h_alias, country=country, kind=kind_noun(_, kind)))
     until = proposal.offer_expires_at or ctx.now
     ctx.reply(ctx._("I asked {new} whether they will take over {hrd} from {old} (offer #{id}). Until they accept, "
-                    "{old} stays paired with {hrd}. The offer lapses on {when}.").format(
+                    "{old} stays matched with {hrd}. The offer lapses on {when}.").format(
         new=new.alias, hrd=h_alias, old=o_alias, id=pid, when=ctx._.when(until, zone)))
     n_alias = new.alias
-    ctx.tell(old, lambda _: _("The coordinators asked {new} to take over your support of {hrd}. You stay paired "
+    ctx.tell(old, lambda _: _("The coordinators asked {new} to take over your support of {hrd}. You stay matched "
                               "with {hrd} until {new} accepts.").format(new=n_alias, hrd=h_alias),
              key=f"proposal:{pid}:handover:from")
 
@@ -106,7 +106,7 @@ def took_over(ctx: Context, proposal: Proposal, hrd: Person, new: Person) -> Non
         session.add(match)
         ctx.audit("match_ended", f"match:{match.id}", f"handover proposal:{pid}")
         if old is not None:
-            ctx.tell(old, lambda _: _("{new} has taken over your support of {hrd}; your pairing with {hrd} has "
+            ctx.tell(old, lambda _: _("{new} has taken over your support of {hrd}; your match with {hrd} has "
                                       "ended. Thank you.").format(new=n_alias, hrd=h_alias),
                      key=f"match:{match.id}:handed-over:partner")
         ctx.tell(hrd, lambda _: _("{old} has handed over to {new}: your alerts now reach {new} instead of "
@@ -140,16 +140,16 @@ def handover_refused(scope: Scope, proposal: Proposal, reason: str | None) -> No
 
     def render(_: Translate) -> str:
         if reason is None:
-            return _("Offer #{id} to take over {hrd} from {old} lapsed without an answer; {old} stays paired with "
+            return _("Offer #{id} to take over {hrd} from {old} lapsed without an answer; {old} stays matched with "
                      "{hrd}.").format(id=pid, hrd=h_alias, old=o_alias)
-        text = _("{new} declined to take over {hrd} from {old} (offer #{id}); {old} stays paired with {hrd}.").format(
+        text = _("{new} declined to take over {hrd} from {old} (offer #{id}); {old} stays matched with {hrd}.").format(
             new=n_alias, hrd=h_alias, old=o_alias, id=pid)
         return text + ("\n" + _("Their reason: {reason}").format(reason=reason) if reason else "")
 
     scope.tell_coordinators(render, f"proposal:{pid}:handover-refused")
     old = session.get(Person, proposal.from_partner_id) if proposal.from_partner_id is not None else None
     if old is not None and is_matched(session, proposal.hrd_id, old.id or 0):
-        scope.tell(old, lambda _: _("{new} will not take over your support of {hrd}: you stay paired with "
+        scope.tell(old, lambda _: _("{new} will not take over your support of {hrd}: you stay matched with "
                                     "{hrd}.").format(new=n_alias, hrd=h_alias), key=f"proposal:{pid}:refused:from")
 
 

@@ -83,7 +83,7 @@ async def test_say_relays_between_a_matched_pair_only_and_leaves_nothing_behind(
     await chat.say("partner-4410", "/say Zed hello")
     assert chat.expect("partner-4410", r"I can pass messages").text == refusal.text
     await chat.say("bibi", "/say Paul hello")
-    chat.expect("bibi", r"I can pass messages only between a defender and their partners, and you are not paired "
+    chat.expect("bibi", r"I can pass messages only between a defender and their partners, and you are not matched "
                         r"with anyone yet\.")
     await chat.say("cora", "/say Amina hello")
     chat.expect("cora", r"Sorry, I don't know that command")

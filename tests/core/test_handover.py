@@ -31,7 +31,7 @@ def pairs(chat: Chat) -> list[tuple[str, str, str]]:
 
 
 async def a_case(chat: Chat) -> None:
-    """Cora, Amina paired with Paul, and Hon. Lena (a lawyer too). Amina raised the alarm once;
+    """Cora, Amina matched with Paul, and Hon. Lena (a lawyer too). Amina raised the alarm once;
     Paul and Cora wrote in its logbook; later Paul recorded a letter in her case log."""
     await people.trio(chat)
     await people.partner(chat, "lena", alias=SUCCESSOR, regions="Eastern Africa")
@@ -58,11 +58,11 @@ async def handed_over(chat: Chat) -> None:
     assert [label for row in ask.buttons for label, _payload in row] == ["Hon. Lena (lawyer)"]
     await chat.press("cora", "Lena")
     chat.expect("cora", r"I asked Hon\. Lena whether they will take over Amina from Paul \(offer #2\)\. Until they "
-                        r"accept, Paul stays paired with Amina\. The offer lapses on 2026-03-04 09:00")
+                        r"accept, Paul stays matched with Amina\. The offer lapses on 2026-03-04 09:00")
     offer = chat.expect("lena", r"Offer #2: Paul is handing over their support of Amina, a human rights defender in "
                                 r"(KE|Kenya)\. Would you take over as their lawyer\?\nThey need help with: land-rights")
     assert offer.buttons == [[("Accept", "/accept 2"), ("Decline", "/decline 2")]]
-    chat.expect("paul", r"The coordinators asked Hon\. Lena to take over your support of Amina\. You stay paired with "
+    chat.expect("paul", r"The coordinators asked Hon\. Lena to take over your support of Amina\. You stay matched with "
                         r"Amina until Hon\. Lena accepts\.")
     await chat.say("lena", "/log 1")  # not yet hers
     chat.expect("lena", r"There is no alert #1 that you can act on")
@@ -72,7 +72,7 @@ async def handed_over(chat: Chat) -> None:
     chat.expect("lena", r"Thank you for accepting offer #2")
     chat.expect("lena", r"You are now matched with Amina")
     chat.expect("amina", r"You are now (paired|matched) with Hon\. Lena, a lawyer")
-    chat.expect("paul", r"Hon\. Lena has taken over your support of Amina; your pairing with Amina has ended\. "
+    chat.expect("paul", r"Hon\. Lena has taken over your support of Amina; your match with Amina has ended\. "
                         r"Thank you\.")
     chat.expect("amina", r"Paul has handed over to Hon\. Lena: your alerts now reach Hon\. Lena instead of Paul\.")
     assert pairs(chat) == [("Amina", "Paul", "ended"), ("Amina", "Hon. Lena", "active")]
@@ -97,7 +97,7 @@ async def test_handover_with_the_defenders_consent_shares_the_case_logbook(chat:
     await chat.say("lena", "/log 1")
     log = chat.expect("lena", r"Logbook of alert #1:")
     assert "Paul: called her brother: she is at home" in log.text
-    assert "Cora: false alarm, phone in a pocket" in log.text
+    assert "Cora: phone in a pocket" in log.text and "Outcome: False alarm" in log.text
     await chat.say("lena", "/action Amina")
     chat.expect("lena", r"Case log of Amina:\n.*Paul: \[letter\] wrote to the minister")
     await chat.say("amina", "/share 2 yes")
@@ -142,9 +142,9 @@ async def test_a_declined_or_lapsed_handover_changes_nothing(chat: Chat) -> None
     chat.expect("lena", r"Offer #2: Paul is handing over their support of Amina")
     await chat.say("lena", "/decline 2 moving abroad")
     chat.expect("lena", r"You declined offer #2")
-    chat.expect("cora", r"Hon\. Lena declined to take over Amina from Paul \(offer #2\); Paul stays paired with "
+    chat.expect("cora", r"Hon\. Lena declined to take over Amina from Paul \(offer #2\); Paul stays matched with "
                         r"Amina\.\nTheir reason: moving abroad")
-    chat.expect("paul", r"Hon\. Lena will not take over your support of Amina: you stay paired with Amina\.")
+    chat.expect("paul", r"Hon\. Lena will not take over your support of Amina: you stay matched with Amina\.")
     chat.expect_nothing("cora")  # nobody else is looked for
 
     await chat.say("cora", "/handover amina paul “hon lena”")  # any case, quotes, no dot
@@ -154,14 +154,14 @@ async def test_a_declined_or_lapsed_handover_changes_nothing(chat: Chat) -> None
     chat.clock.advance(3 * DAY + MINUTE)
     await chat.tick()
     chat.expect("lena", r"Offer #3 to support Amina has lapsed")
-    chat.expect("cora", r"Offer #3 to take over Amina from Paul lapsed without an answer; Paul stays paired with "
+    chat.expect("cora", r"Offer #3 to take over Amina from Paul lapsed without an answer; Paul stays matched with "
                         r"Amina\.")
-    chat.expect("paul", r"Hon\. Lena will not take over your support of Amina: you stay paired with Amina\.")
+    chat.expect("paul", r"Hon\. Lena will not take over your support of Amina: you stay matched with Amina\.")
     chat.expect_nothing("cora")
     assert pairs(chat) == [("Amina", "Paul", "active")]
 
     for command, answer in (
-            ("/handover Amina Hon. Lena Paul", r"Amina and Hon\. Lena are not paired, so there is nothing to hand "
+            ("/handover Amina Hon. Lena Paul", r"Amina and Hon\. Lena are not matched, so there is nothing to hand "
                                                r"over\. Nothing was changed\."),
             ("/handover Amina Paul Paul", r"Amina and Paul are already matched\."),
             ("/handover Amina Paul Zed", r"I don't know an active partner called “Zed”\.")):

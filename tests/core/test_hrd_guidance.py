@@ -53,7 +53,7 @@ async def test_hrd_onboarding_ends_with_the_first_due_time_and_what_a_miss_sets_
                              r"Send /checkin by then; I will remind you 30 minutes before\.")
     assert "If you have not checked in 1 hour after that, your partners are alerted." in first.text
     assert "If nobody acknowledges within 15 minutes, the coordinators are alerted too." in first.text
-    assert "Until you are paired with partners, the coordinators are alerted in their place." in first.text
+    assert "Until you are matched with partners, the coordinators are alerted in their place." in first.text
     chat.expect_nothing(HRD)
 
 

@@ -88,7 +88,7 @@ def _names(people: list[Person]) -> str:
 def say_command(ctx: Context, args: str) -> None:
     others = _partnered(ctx)
     if not others:
-        ctx.reply(ctx._("I can pass messages only between a defender and their partners, and you are not paired "
+        ctx.reply(ctx._("I can pass messages only between a defender and their partners, and you are not matched "
                         "with anyone yet."))
         return
     found = _named(args, others)

@@ -110,10 +110,10 @@ def _successors(ctx: Context, chosen: tuple[Person, ...]) -> list[Person]:
 
 HANDOVER = (
     Slot("hrd", Role.HRD, N_("I don't know an active defender called “{name}”."),
-         N_("Whose partnership should be handed over? Choose a defender:"), N_("Nobody is paired right now."),
+         N_("Whose partnership should be handed over? Choose a defender:"), N_("Nobody is matched right now."),
          _paired_hrds, _country),
     Slot("old", Role.PARTNER, N_("I don't know an active partner called “{name}”."),
-         N_("Which partner of {hrd} hands over?"), N_("{hrd} is not paired with anyone right now."),
+         N_("Which partner of {hrd} hands over?"), N_("{hrd} is not matched with anyone right now."),
          _paired_partners, _kind),
     Slot("new", Role.PARTNER, N_("I don't know an active partner called “{name}”."),
          N_("Who should take over {hrd} from {old}?"), N_("There is no other partner who could take over."),
