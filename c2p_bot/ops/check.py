@@ -70,6 +70,7 @@ def run_checks(config_file: str | None, ask: bool = False, asker: Ask | None = N
         report("--", "key", "not checked (no database)")
     report(*_telegram(config))
     report(*_matrix(config, engine, kek))
+    report(*_email(config))
     if config.backup.public is not None:
         report("ok", "backup", f"backups are sealed to the backup key {key_mark(config.backup.public)}")
     else:
@@ -170,6 +171,14 @@ def _telegram(config: Config) -> tuple[str, str, str]:
     from c2p_bot.ops.check_transports import check_telegram
 
     return asyncio.run(check_telegram(config.telegram, TIMEOUT))
+
+
+def _email(config: Config) -> tuple[str, str, str]:
+    if not config.email.enabled:
+        return "--", "email", "not enabled"
+    from c2p_bot.ops.check_transports import check_email
+
+    return check_email(config.email)
 
 
 def _matrix(config: Config, engine: Engine | None, kek: Kek | None) -> tuple[str, str, str]:

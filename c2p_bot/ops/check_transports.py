@@ -8,6 +8,8 @@ a refused or unreachable platform is one line, without the token in it.
 
 from __future__ import annotations
 
+import smtplib
+import ssl
 from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, LoginInfoResponse, WhoamiResponse
@@ -17,7 +19,7 @@ from telegram.request import HTTPXRequest
 
 from c2p_bot.transports.matrix.errors import REQUEST_ERRORS
 from c2p_bot.transports.redaction import install_library_log_redaction
-from c2p_bot.transports.settings import MatrixConfig, TelegramConfig
+from c2p_bot.transports.settings import EmailConfig, MatrixConfig, TelegramConfig
 from c2p_bot.transports.telegram.connection import quiet_http_logging
 from c2p_bot.transports.telegram.plumbing import describe_error
 
@@ -79,6 +81,28 @@ async def check_matrix(config: MatrixConfig, token: str | None, device: str | No
         return "FAIL", "matrix", (f"the olm store {store} is missing: the bot would log in as a new device "
                                   "(restore the store folder with the database)")
     return "ok", "matrix", f"the homeserver accepts the stored login ({answer.user_id}, device {device})"
+
+
+def check_email(config: EmailConfig) -> Result:
+    """Connect, STARTTLS when configured, log in when a username is set, then NOOP; nothing is sent."""
+    where = f"{config.host}:{config.port}"
+    try:
+        with smtplib.SMTP(config.host or "", config.port, timeout=config.timeout.total_seconds()) as smtp:
+            smtp.ehlo()
+            if config.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if config.username:
+                smtp.login(config.username, config.password or "")
+            smtp.noop()
+    except smtplib.SMTPAuthenticationError as error:
+        return "FAIL", "email", f"{where} refused the login as {config.username!r} ({error.smtp_code})"
+    except smtplib.SMTPNotSupportedError:
+        return "FAIL", "email", f"{where} does not offer STARTTLS or login (check [email] starttls and username)"
+    except (OSError, smtplib.SMTPException) as error:
+        return "FAIL", "email", f"cannot reach the SMTP server {where} ({type(error).__name__})"
+    login = f" and accepts the login as {config.username!r}" if config.username else ""
+    return "ok", "email", f"the SMTP server {where} answers{login}"
 
 
 def _code(answer: object) -> str:

@@ -13,6 +13,8 @@ from sqlalchemy import text
 from storage.engine import make_engine
 from tests.ops.support import HEAD, cli, keyed_database, passphrase_database, write_config
 from tests.support.postgres import free_port
+from tests.support.smtp import PASSWORD as SMTP_PASSWORD
+from tests.support.smtp import SmtpServer
 from tests.telegram_api.server import FakeBotApi
 
 PASSPHRASE = "correct battery staple horse"  # noqa: S105 - a test passphrase
@@ -47,7 +49,7 @@ def test_everything_passes(bot: tuple[Path, str]) -> None:
     assert found["key"].startswith("ok   key: the key file") and "opens this database" in found["key"]
     assert found["telegram"] == "--   telegram: not enabled"
     assert found["matrix"] == "--   matrix: not enabled"
-    assert list(found) == ["config", "database", "key", "telegram", "matrix", "backup"]
+    assert list(found) == ["config", "database", "key", "telegram", "matrix", "email", "backup"]
 
 
 def test_a_bad_config_is_one_line(tmp_path: Path) -> None:
@@ -185,3 +187,30 @@ def test_the_database_line_names_the_backend(db_url: str, tmp_path: Path) -> Non
     kind = "SQLite" if db_url.startswith("sqlite") else "PostgreSQL"
     assert lines(out)["database"] == f"ok   database: {kind}, schema {HEAD} (current)"
     assert code == 0
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # 127.0.0.1 only
+def test_email_login_accepted_refused_and_server_down(bot: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    config, _url = bot
+    base = config.read_text()
+    smtp = SmtpServer(auth=True).start()
+    try:
+        monkeypatch.setenv("C2P_SMTP_PASSWORD", SMTP_PASSWORD)
+        config.write_text(base + f'[email]\nhost = "127.0.0.1"\nport = {smtp.port}\nstarttls = false\n'
+                                 f'username = "c2p-bot"\nfrom_address = "alerts@c2p.test"\n')
+        code, out, err = cli("check", "--config", str(config))
+        assert lines(out)["email"] == f"ok   email: the SMTP server 127.0.0.1:{smtp.port} answers and accepts " \
+                                      "the login as 'c2p-bot'"
+        assert code == 0 and not smtp.received  # nothing is sent
+        smtp.refuse_login = True
+        monkeypatch.setenv("C2P_SMTP_PASSWORD", SMTP_PASSWORD)
+        code, out, err = cli("check", "--config", str(config))
+        assert code == 1
+        assert lines(out)["email"] == f"FAIL email: 127.0.0.1:{smtp.port} refused the login as 'c2p-bot' (535)"
+        assert SMTP_PASSWORD not in out + err
+    finally:
+        smtp.stop()
+    monkeypatch.setenv("C2P_SMTP_PASSWORD", SMTP_PASSWORD)
+    code, out, _err = cli("check", "--config", str(config))
+    assert code == 1
+    assert lines(out)["email"].startswith(f"FAIL email: cannot reach the SMTP server 127.0.0.1:{smtp.port} (")
