@@ -21,6 +21,7 @@ from c2p_bot.core.outbox import Outbox
 from c2p_bot.core.partnerships import install_partnerships
 from c2p_bot.core.plan_flow import plan_reviews
 from c2p_bot.core.plans import drop_stale_copies, plan_states, seal_for_reader
+from c2p_bot.core.proof_flow import install_proofs
 from c2p_bot.core.runtime import Runtime
 from c2p_bot.core.service import Core
 from c2p_bot.core.session_watch import install_sessions
@@ -67,6 +68,7 @@ def build_runtime(config: CoreSettings, engine: Engine, clock: Clock, keyring: K
     housekeeping = Housekeeping(core)
     sweeper.extra_jobs += [housekeeping.retention, housekeeping.delete_old_messages, scrub_sent(core)]
     sweeper.extra_jobs.append(plan_reviews(core))
+    install_proofs(core, sweeper)  # proof-of-life questions not answered in time
     core.services["plan_status"] = plan_states(config.plans.review_every)  # /overview's plan column
 
     async def sweep() -> None:

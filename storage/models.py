@@ -13,6 +13,7 @@ from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.email_models import EmailAddress as EmailAddress  # issue 16: alert emails
+from storage.proof_models import ProofRequest as ProofRequest  # issue 14: proof-of-life questions
 from storage.types import UtcDateTime
 from storage.watch_models import RiskSession as RiskSession  # issue 14's sessions and shutdown notices
 from storage.watch_models import ShutdownNotice as ShutdownNotice
@@ -260,6 +261,7 @@ class Alert(SQLModel, table=True):
     acked_at: datetime | None = Field(default=None, sa_column=_ts())
     resolved_by: int | None = Field(default=None)
     resolved_at: datetime | None = Field(default=None, sa_column=_ts())
+    outcome: str | None = Field(default=None, max_length=16)  # how it ended (c2p_bot.core.outcomes)
     raised_by: int | None = Field(default=None)  # who raised it for the HRD (a drill's coordinator)
 
 

@@ -104,7 +104,7 @@ async def test_entries_sealed_only_to_own_keys_are_marked_not_opened(setup: tupl
     assert main(["decrypt", "--key", str(org_private), str(out)]) == 0
     logbook = capsys.readouterr().out.split("Logbook:")[1]
     assert "Cora (log): an answer came this morning" in logbook
-    assert f"Cora (log): {SEALED}" in logbook and f"Paul (log): {SEALED}" in logbook  # the resolve note, the letter
+    assert f"Cora (resolve): {SEALED}" in logbook and f"Paul (log): {SEALED}" in logbook  # the resolve note, the letter
     assert "ministry" not in logbook and activity.RESOLVED not in logbook
 
 

@@ -48,7 +48,7 @@ async def test_csv_has_one_row_per_metric(chat: Chat, tmp_path: Path, capsys: py
     assert (found["checkins.total"], found["checkins.on_time"], found["checkins.on_time_rate"]) == ("2", "1", "0.5")
     assert (found["alerts.total"], found["alerts.kind.missed"], found["alerts.kind.panic"]) == ("2", "1", "1")
     assert found["alerts.status.resolved"] == "2"
-    assert found["alerts.outcome"] == "not recorded" and found["alerts.false_alarm_rate"] == "not recorded"
+    assert found["alerts.outcome.false-alarm"] == "1" and found["alerts.false_alarm_rate"] == "1"  # /resolve 2
     assert (found["ack.all.count"], found["ack.all.median_s"], found["ack.all.p90_s"]) == ("2", "450", "600")
     assert found["ack.step.1.partners.median_s"] == "600"  # Paul, alerted at step 1, after 10 minutes
     assert found["ack.step.2.coordinators.median_s"] == "300"  # Cora, alerted at step 2 (panic: all at once)

@@ -15,6 +15,7 @@ from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import NOTE_ELSEWHERE, NOTE_WITHHELD
 from c2p_bot.core.places import country_label
 from c2p_bot.core.plans import Shown, plan_section
+from c2p_bot.core.playbook import DETENTION, Playbook, playbook_lines
 from storage.models import Alert, Note, Person
 
 KIND_PRIORITY = {
@@ -22,6 +23,8 @@ KIND_PRIORITY = {
     "panic": Priority.PANIC,
     "missed": Priority.ESCALATION,
     "wrong_pin": Priority.ESCALATION,
+    "detention": Priority.PANIC,
+    "proof": Priority.DURESS,  # a failed proof of life (c2p_bot.core.proof_flow)
     "session": Priority.ESCALATION,
     "drill": Priority.NOTICE,  # never ahead of a real alert
 }
@@ -69,9 +72,11 @@ def missed_checkin_text(_: Translate, due: datetime, zone: str) -> str:
 
 def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView, reader: Person | PersonView,
                note_text: str | None, note: Note | None,
-               stale_ack: tuple[str, datetime] | None = None, plan: Shown | None = None) -> str:
+               stale_ack: tuple[str, datetime] | None = None, plan: Shown | None = None,
+               playbook: Playbook | None = None) -> str:
     """What a recipient sees: who, what, when, the last check-in, the latest note, the HRD's
-    emergency plan (:func:`c2p_bot.core.plans.plan_section`), how to ack."""
+    emergency plan (:func:`c2p_bot.core.plans.plan_section`), a detention's first steps
+    (:func:`c2p_bot.core.playbook.playbook_lines`), how to ack."""
     zone = reader.timezone
     alias = hrd.alias or "?"
     if alert.kind == "duress":
@@ -91,6 +96,17 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
     elif alert.kind == "drill":
         head = _("{drill} #{id} — this is a drill, not a real alert: {alias}'s alert chain is being tested. "
                  "Please answer it as you would a real alert.").format(drill=_(DRILL), id=alert.id, alias=alias)
+    elif alert.kind == DETENTION and playbook is not None and playbook.reporter is not None:
+        head = _("🚨 DETAINED — ALERT #{id}: {who} reports that {alias} has been detained ({when}).").format(
+            id=alert.id, who=playbook.reporter, alias=alias, when=_.when(alert.raised_at, zone))
+    elif alert.kind == DETENTION:
+        head = _("🚨 DETAINED — ALERT #{id}: {alias} says they are being detained ({when}).").format(
+            id=alert.id, alias=alias, when=_.when(alert.raised_at, zone))
+    elif alert.kind == "proof":
+        head = _("🚨 PROOF OF LIFE FAILED — ALERT #{id}: the answer given in {alias}'s chat to their "
+                 "proof-of-life question did not match ({when}). Someone else may be answering for them: "
+                 "do not contact them in a way that could expose them.").format(
+            id=alert.id, alias=alias, when=_.when(alert.raised_at, zone))
     else:
         head = _("🚨 ALERT #{id}: {alias} missed a check-in due {due}.").format(
             id=alert.id, alias=alias, due=_.when(alert.due_at or alert.raised_at, zone))
@@ -119,9 +135,15 @@ def alert_text(_: Translate, alert: Alert | AlertView, hrd: Person | PersonView,
     elif note_text is not None and note is not None and note.kind == "session":
         lines.append(_("Their session note, written {when}: {note}").format(
             when=_.when(note.created_at, zone), note=note_text))
+    elif note_text is not None and note is not None and alert.kind == DETENTION:
+        if note_text.strip() != "—":  # the words said with the report, if any
+            lines.append(_("What was reported ({when}): {note}").format(
+                when=_.when(note.created_at, zone), note=note_text))
     elif note_text is not None and note is not None:
         lines.append(_("Latest note ({when}): {note}").format(when=_.when(note.created_at, zone), note=note_text))
     lines += plan_section(_, plan, alias, zone, alert.id)
+    if playbook is not None:
+        lines += playbook_lines(_, playbook, alias, alert.id)
     lines.append(_("Acknowledge with /ack {id}. Add to the case logbook with /log {id} TEXT.").format(
         id=alert.id))
     return "\n".join(lines)

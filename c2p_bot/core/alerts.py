@@ -2,8 +2,8 @@
 
 An alert notifies step 1 of ``[escalation] steps`` (e.g. the HRD's partners), waits
 ``ack_timeout`` for an acknowledgement, then adds the next step; after the last step it
-repeats to everyone every ``repeat_every`` until acknowledged. Panic and duress alerts notify
-every step at once. Flow diagram: docs/flows/escalation.md.
+repeats to everyone every ``repeat_every`` until acknowledged. Panic, duress, detention and failed
+proof-of-life alerts notify every step at once. Flow diagram: docs/flows/escalation.md.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from c2p_bot.core.i18n import Translate, gettext_for
 from c2p_bot.core.mail import EMAIL_SERVICE
 from c2p_bot.core.notes import fit_to_channel, latest_note, open_note
 from c2p_bot.core.outbox import best_identity
-from c2p_bot.core.plans import carries, plan_for
+from c2p_bot.core.plans import PlanView, Shown, action_count, carries, plan_for
+from c2p_bot.core.playbook import DETENTION, Playbook, steps_of
 from c2p_bot.core.recipients import coordinators as coordinators  # re-exported: transports and benchmarks
 from c2p_bot.core.recipients import current_recipients, is_recipient, recipients, step_people
 from c2p_bot.core.risk_sessions import OWN_NOTE, own_note
@@ -33,7 +34,9 @@ from storage.models import Alert, AlertRecipient, CheckinClock, Identity, Note, 
 
 log = logging.getLogger(__name__)
 
-ALL_AT_ONCE = {"panic", "duress"}
+ALL_AT_ONCE = {"panic", "duress", DETENTION, "proof"}  # "proof": a failed proof of life (proof_flow)
+# Whose notes an alert shows: the latest of these kinds (a check-in's or a duress note by default).
+NOTE_KINDS = {"panic": ("panic",), DETENTION: (DETENTION,)}
 
 
 class Escalation:
@@ -135,7 +138,9 @@ class Escalation:
         if alert.kind in OWN_NOTE:  # a session's own note; none for a drill (c2p_bot.core.risk_sessions)
             note = own_note(session, alert)
         else:
-            note = latest_note(session, hrd.id or 0, ("panic",) if alert.kind == "panic" else ("checkin", "duress"))
+            note = latest_note(session, hrd.id or 0, NOTE_KINDS.get(alert.kind, ("checkin", "duress")))
+        if alert.kind == DETENTION and note is not None and note.alert_id not in (None, alert.id):
+            note = None  # an earlier detention's words
         try:
             opened = open_note(session, self.core.keyring, note, person) if note else None
         except CryptoError:
@@ -153,8 +158,10 @@ class Escalation:
         acker = session.get(Person, alert.acked_by) if alert.acked_by and alert.status == "open" else None
         stale_ack = (acker.alias or "?", alert.acked_at) if acker is not None and alert.acked_at else None
 
+        playbook = self._playbook(session, alert, note, plan)
+
         def render(_: Translate) -> str:
-            return alert_text(_, alert, hrd, person, note_text, note, stale_ack, plan)
+            return alert_text(_, alert, hrd, person, note_text, note, stale_ack, plan, playbook)
 
         key = f"alert:{alert.id}:to:{person.id}:r{alert.repeats}"
         delivered = self.core.outbox.to_person(
@@ -168,7 +175,8 @@ class Escalation:
         if safer is not None:
             _ = gettext_for(person.ui_language)
             self._note_elsewhere(session, safer, key,
-                                 alert_text(_, alert, hrd, person, opened, note, stale_ack, full_plan),
+                                 alert_text(_, alert, hrd, person, opened, note, stale_ack, full_plan,
+                                            self._playbook(session, alert, note, full_plan)),
                                  [[Button(_("Acknowledge"), f"/ack {alert.id}")]], KIND_PRIORITY[alert.kind], now)
 
     def _email(self, session: Session, alert: Alert, hrd: Person, people: list[Person], step: int,
@@ -187,6 +195,15 @@ class Escalation:
         self.core.outbox.to_chat(session, platform=safer.platform, chat_id=safer.chat_id, text=text,
                                  now=now, key=key + ":sealed", buttons=buttons, priority=priority,
                                  kind="alert", identity_id=safer.id, sensitive=True)
+
+    def _playbook(self, session: Session, alert: Alert, note: Note | None, plan: Shown | None) -> Playbook | None:
+        """A detention alert's first-hours steps, numbered after the plan's actions (c2p_bot.core.playbook)."""
+        if alert.kind != DETENTION:
+            return None
+        reporter = session.get(Person, note.author_id) if note is not None and note.author_id else None
+        by = (reporter.alias or "?") if reporter is not None and reporter.id != alert.hrd_id else None
+        first = action_count(session, self.core.keyring.kek, alert.hrd_id) + 1
+        return Playbook(by, first, steps_of(self.config), plan_hidden=not isinstance(plan, PlanView))
 
     # -- closing ---------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ from c2p_bot.core.notes import (
     shown_over,
 )
 from c2p_bot.core.outbox import Outbox
-from c2p_bot.core.plan_fields import PlanData, plan_body
+from c2p_bot.core.plan_fields import PlanData, actions_of, plan_body
 from c2p_bot.core.recipients import is_matched
 from storage.bulk import one_of
 from storage.models import Identity, Match, Person, Plan, PlanCopy
@@ -150,6 +150,18 @@ def proof_matches(keyring: Keyring, plan: Plan, answer: str) -> bool:
     if not plan.proof_hash:
         return False
     return verify_answer(keyring.kek.unwrap(plan.proof_hash, proof_context(plan.hrd_id)), answer)
+
+
+def action_count(session: Session, kek: Kek, hrd_id: int) -> int:
+    """How many numbered actions the HRD's plan lists (0 without a plan, or one failing its
+    integrity check): what a detention's playbook is numbered after (c2p_bot.core.playbook)."""
+    plan = plan_of(session, hrd_id)
+    if plan is None:
+        return 0
+    try:
+        return len(actions_of(open_plan(kek, plan)))
+    except CryptoError:
+        return 0
 
 
 def copy_text(session: Session, plan: Plan, data: PlanData, language: str) -> bytes:

@@ -148,6 +148,13 @@ class PlansConfig(Section):
     review_every: Duration = timedelta(days=90)  # the HRD is asked to review their plan this often
 
 
+class DetentionConfig(Section):
+    """``[detention]``: the first-hours playbook every detention alert carries (c2p_bot.core.playbook);
+    unset, the defaults, shown in each reader's language."""
+
+    steps: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = Field(default=None, max_length=15)
+
+
 class DrillsConfig(Section):
     """``[drills]``: ``/drill`` (c2p_bot.core.drills)."""
 
@@ -183,5 +190,6 @@ class CoreSettings(Section):
             return self.escalation.repeat_every
         return chain[index + 1].after or self.checkins.ack_timeout
     plans: PlansConfig = PlansConfig()
+    detention: DetentionConfig = DetentionConfig()
     drills: DrillsConfig = DrillsConfig()
     shutdown: ShutdownConfig = ShutdownConfig()

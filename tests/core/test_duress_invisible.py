@@ -150,5 +150,5 @@ async def test_a_missed_alert_is_folded_into_the_duress_alert(chat: Chat, situat
     chat.clock.advance(31 * MINUTE)
     await chat.tick()
     chat.expect("cora", rf"DURESS ALERT #{alarm.id}.*Reminder \d+")
-    await chat.say("cora", f"/resolve {alarm.id} spoke to the family")
+    await chat.say("cora", f"/resolve {alarm.id} safe spoke to the family")
     assert [a.status for a in alerts(chat)[:2]] == ["resolved", "resolved"]

@@ -204,14 +204,15 @@ async def test_manual_match_waits_for_the_partners_consent(chat: Chat) -> None:
     await chat.say("amina", "/panic")  # before Paul accepts, Amina's alerts do not reach him
     chat.expect("cora", r"PANIC ALERT #1")
     chat.expect_nothing("paul")
-    await chat.say("cora", "/resolve 1")
+    await chat.say("cora", "/resolve 1 false-alarm")
 
     await chat.press("paul", "Accept")
     chat.expect("paul", r"Thank you for accepting offer #1\.")
     chat.expect("paul", r"matched with Amina")
     chat.expect("amina", r"Alarm raised \(alert #1\)\. Your partners and")
+    chat.expect("amina", r"Alert #1 about you is closed by Cora\. Outcome: False alarm\.")
     chat.expect("amina", r"matched with Paul")
-    chat.expect("cora", r"Alert #1 about Amina is resolved\. Thank you\.")
+    chat.expect("cora", r"Alert #1 about Amina is resolved\. Outcome: False alarm\. Thank you\.")
     chat.expect("cora", r"Matched Amina with Paul")
     await chat.say("cora", "/match Amina Paul")
     chat.expect("cora", r"already matched")

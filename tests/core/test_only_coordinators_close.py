@@ -17,7 +17,7 @@ async def test_a_partners_resolve_does_not_end_the_escalation(chat: Chat) -> Non
     chat.clock.advance(DAY + HOUR + MINUTE)
     await chat.tick()
     chat.expect("paul", r"ALERT #1: Amina missed")
-    await chat.say("paul", "/resolve 1 she called me, all fine")
+    await chat.say("paul", "/resolve 1 safe she called me, all fine")
     chat.expect("paul", r"coordinator.*close")
     chat.expect("cora", r"Paul asks to close alert #1 about Amina.*she called me, all fine.*/resolve 1")
     with Session(chat.core.engine) as session:
@@ -25,7 +25,7 @@ async def test_a_partners_resolve_does_not_end_the_escalation(chat: Chat) -> Non
     chat.clock.advance(2 * HOUR + MINUTE)  # nobody closed it: it escalates again
     await chat.tick()
     chat.expect("cora", r"ALERT #1: Amina missed")
-    await chat.say("cora", "/resolve 1 confirmed safe")
+    await chat.say("cora", "/resolve 1 safe confirmed by her sister")
     chat.expect("cora", r"Alert #1 about Amina is resolved")
     with Session(chat.core.engine) as session:
         assert session.exec(select(Alert)).one().status == "resolved"

@@ -17,7 +17,7 @@ async def test_report_summarises_the_period(chat: Chat) -> None:
     assert "Defenders protected (with a partner): 1 of 1." in text, text
     assert "Check-ins: 2, 50% on time." in text, text
     assert "Alerts: 2 (missed check-in: 1, panic: 1); still open: 0." in text, text
-    assert "Outcomes: not recorded." in text, text
+    assert "Outcomes: false alarm: 1; false alarms: 100%." in text, text  # /resolve 2 false-alarm
     assert "Time to acknowledge: median 7 minutes 30 seconds; 90% within 10 minutes." in text, text
     assert "Drills: none recorded." in text and "Partner actions: none recorded." in text, text
     assert "c2p-bot report --since 30d --format html" in text, text

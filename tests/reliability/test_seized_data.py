@@ -43,7 +43,7 @@ async def _exercise(chat: Chat) -> None:
     await chat.say("amina", f"/checkin {CANARIES[5]} duress {CANARIES[0]}")
     await chat.say("amina", f"/panic {CANARIES[1]}")
     await chat.say("paul", f"/log 1 {CANARIES[2]}")
-    await chat.say("cora", f"/resolve 2 {CANARIES[3]}")
+    await chat.say("cora", f"/resolve 2 incident {CANARIES[3]}")
     chat.clock.advance(timedelta(days=2))
     await chat.tick()
 

@@ -33,6 +33,6 @@ async def history(chat: Chat) -> None:
     chat.expect("cora", r"PANIC ALERT #2", skipping=True)
     chat.clock.advance(5 * MINUTE)
     await chat.say("cora", "/ack 2")
-    await chat.say("cora", f"/resolve 2 {RESOLVED}")
+    await chat.say("cora", f"/resolve 2 false-alarm {RESOLVED}")
     for user in ("cora", "amina", "paul"):
         chat.skip(user)

@@ -2,6 +2,6 @@
 
 from importlib import import_module
 
-for _module in ("general", "language", "checkin", "keys", "alerts", "plans", "matching", "coordinator",
+for _module in ("general", "language", "checkin", "keys", "alerts", "plans", "emergency", "matching", "coordinator",
                 "partnership", "exchange", "overview", "sessions", "drills"):
     import_module(f"c2p_bot.core.commands.{_module}")

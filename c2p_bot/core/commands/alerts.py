@@ -14,11 +14,14 @@ from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.drills import DRILL_KIND
 from c2p_bot.core.errors import InvariantError
-from c2p_bot.core.i18n import N_
+from c2p_bot.core.events import Button
+from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import read_note, write_note
+from c2p_bot.core.outcomes import LABELS, outcome_label, read_outcome
 from c2p_bot.core.partnerships import touch_contact
 from c2p_bot.core.recipients import coordinators, may_see
 from c2p_bot.core.registry import registry
+from c2p_bot.core.resolution import ask_outcome, close_with, tell_outcome
 from c2p_bot.core.roles import Role
 from storage.models import Alert, CheckinClock, Note, Person
 
@@ -112,6 +115,9 @@ def log_command(ctx: Context, args: str) -> None:
         return
     notes = ctx.session.exec(select(Note).where(Note.alert_id == alert.id).order_by(col(Note.id))).all()
     lines = [ctx._("Logbook of alert #{id}:").format(id=alert.id)]
+    if alert.outcome:
+        lines.append(ctx._("Resolved {when}. Outcome: {outcome}.").format(
+            when=ctx._.when(alert.resolved_at or ctx.now, me.timezone), outcome=outcome_label(ctx._, alert.outcome)))
     for note in notes:
         try:
             text_shown = read_note(ctx.session, ctx.core.keyring, note, me)
@@ -126,9 +132,11 @@ def log_command(ctx: Context, args: str) -> None:
     ctx.reply("\n".join(lines), sensitive=True)
 
 
-@registry.command("resolve", roles=RESPONDERS, usage=N_("ID [TEXT]"), help=N_("Close an alert's case."))
+@registry.command("resolve", roles=RESPONDERS, usage=N_("ID OUTCOME [TEXT]"),
+                  help=N_("Close an alert's case with how it ended: safe, false-alarm, incident, detained or drill."))
 def resolve_command(ctx: Context, args: str) -> None:
-    found = _alert_arg(ctx, args, ctx._("Usage: /resolve ID [what happened], for example /resolve 12 safe."))
+    found = _alert_arg(ctx, args, ctx._("Usage: /resolve ID OUTCOME [what happened], for example /resolve 12 "
+                                        "safe she called me."))
     if found is None:
         return
     alert, text = found
@@ -141,13 +149,14 @@ def resolve_command(ctx: Context, args: str) -> None:
     if alert.kind == DRILL_KIND:
         end_drill(ctx, alert, me)
         return
-    if me.role != Role.COORDINATOR.value:
-        _ask_to_close(ctx, alert, me, text)
+    outcome, text = read_outcome(text)
+    if outcome is None:  # acknowledging is not resolving: how did it end?
+        ask_outcome(ctx, alert, me, text)
         return
-    if text:
-        write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="log", text=text,
-                   now=ctx.now, alert_id=alert.id, outbox=ctx.core.outbox)
-    others = ctx.core.escalation.resolve(ctx.session, alert, me, ctx.now)
+    if me.role != Role.COORDINATOR.value:
+        _ask_to_close(ctx, alert, me, text, outcome)
+        return
+    others, note = close_with(ctx, alert, me, outcome, text)
     still_open = ctx.session.exec(select(Alert.id).where(
         Alert.hrd_id == alert.hrd_id, Alert.id != alert.id, col(Alert.status).in_(("open", "acked")),
         Alert.kind != DRILL_KIND)).first()  # a drill is not part of the HRD's real alert state
@@ -155,15 +164,18 @@ def resolve_command(ctx: Context, args: str) -> None:
     if clock is not None and clock.state == "alerting" and still_open is None:
         restart_clock(clock, ctx.now, ctx.config)
         ctx.session.add(clock)
-    hrd_alias = _alias(ctx, alert.hrd_id)
-    for person in others:
-        ctx.tell(person, lambda _: _("{who} resolved alert #{id} about {hrd}.").format(
-            who=me.alias, id=alert.id, hrd=hrd_alias), key=f"alert:{alert.id}:resolved:{person.id}",
-            kind="alert-closed")
-    ctx.reply(ctx._("Alert #{id} about {hrd} is resolved. Thank you.").format(id=alert.id, hrd=hrd_alias))
+    tell_outcome(ctx, alert, me, others, outcome, note, text)
 
 
-def _ask_to_close(ctx: Context, alert: Alert, me: Person, text: str) -> None:
+def _close_asked(_: Translate, me: Person, alert: Alert, hrd_alias: str, outcome: str, text: str) -> str:
+    asked = _("{who} asks to close alert #{id} about {hrd}. Outcome: {outcome}.").format(
+        who=me.alias, id=alert.id, hrd=hrd_alias, outcome=outcome_label(_, outcome))
+    how = _("Close it with /resolve {id} {value} [what happened], or press the button.").format(
+        id=alert.id, value=outcome)
+    return "\n".join([asked, text, how] if text else [asked, how])
+
+
+def _ask_to_close(ctx: Context, alert: Alert, me: Person, text: str, outcome: str) -> None:
     """A partner cannot end an escalation (nothing but a coordinator's decision does): their
     word goes to the logbook and to every coordinator, and the alert counts as acknowledged by
     them, so it escalates again after ``ack_expiry`` unless a coordinator closes it."""
@@ -175,10 +187,10 @@ def _ask_to_close(ctx: Context, alert: Alert, me: Person, text: str) -> None:
     hrd_alias = _alias(ctx, alert.hrd_id)
     ctx.audit("alert_close_requested", f"alert:{alert.id}")
     for coordinator in coordinators(ctx.session):
-        ctx.tell(coordinator, lambda _: _("{who} asks to close alert #{id} about {hrd}: {text}\n"
-                                          "Close it with /resolve {id} [what happened].").format(
-            who=me.alias, id=alert.id, hrd=hrd_alias, text=text or "—"),
+        ctx.tell(coordinator, lambda _: _close_asked(_, me, alert, hrd_alias, outcome, text),
             key=f"alert:{alert.id}:close-asked:{coordinator.id}:{ctx.now.isoformat()}",
+            buttons=lambda _: [[Button(_("Close: {outcome}").format(outcome=_(LABELS[outcome])),
+                                       f"/resolve {alert.id} {outcome}")]],
             kind="alert-acked", priority=10, sensitive=bool(text))
     ctx.reply(ctx._("Only a coordinator can close alert #{id}. They have been told that you think it "
                     "can be closed, and what you wrote is in the logbook.").format(id=alert.id))

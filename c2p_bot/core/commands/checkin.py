@@ -14,12 +14,14 @@ from sqlmodel import col, select
 from c2p_bot.core.checkin_record import do_checkin
 from c2p_bot.core.checkins import arm, ensure_clock, restart_clock, schedule_of
 from c2p_bot.core.context import Context
+from c2p_bot.core.detention import raise_detention
 from c2p_bot.core.durations_text import read_duration, say_duration
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.guidance import checkin_button, overdue, overdue_line
 from c2p_bot.core.i18n import N_, Translate
 from c2p_bot.core.notes import write_note
+from c2p_bot.core.outcomes import detained_word
 from c2p_bot.core.pins_flow import ACTIONS, ask_pin, checkin_with_pin, needs_pin, tell_protectors
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
@@ -302,12 +304,19 @@ def resume_command(ctx: Context, args: str) -> None:
                     .format(alias=alias, due=_.when(due, zone)))
 
 
-@registry.command("panic", roles=HRD, usage=N_("[note]"),
-                  help=N_("Raise the alarm now with everyone who protects you."))
+@registry.command("panic", roles=HRD, usage=N_("[detained] [note]"),
+                  help=N_("Raise the alarm now with everyone who protects you; /panic detained if you are "
+                          "being detained."))
 def panic_command(ctx: Context, args: str) -> None:
     hrd = ctx.person
     if hrd is None or hrd.id is None:
         raise InvariantError("a command reached its handler without a registered sender")
+    detained, words = detained_word(args)
+    if detained:  # /panic detained [text]: a detention alert (c2p_bot.core.detention)
+        alert, _new = raise_detention(ctx, hrd, words)
+        ctx.reply(ctx._("Alarm raised (alert #{id}): everyone who protects you is being told now that you "
+                        "are being detained, with your emergency plan.").format(id=alert.id), priority=5)
+        return
     if args:
         write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="panic", text=args, now=ctx.now,
                    outbox=ctx.core.outbox)

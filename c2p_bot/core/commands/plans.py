@@ -17,6 +17,7 @@ from c2p_bot.core.notes import protection, read_note, write_note
 from c2p_bot.core.plan_fields import PART_LABELS, PARTS, actions_of, part_named, period
 from c2p_bot.core.plan_flow import edit, reviewed, show, start_guided
 from c2p_bot.core.plans import fit_plan, open_plan, plan_of
+from c2p_bot.core.playbook import DETENTION, step_texts, steps_of
 from c2p_bot.core.recipients import current_recipients, may_see
 from c2p_bot.core.registry import registry
 from c2p_bot.core.roles import Role
@@ -120,6 +121,9 @@ def done_command(ctx: Context, args: str) -> None:
     hrd = ctx.session.get(Person, alert.hrd_id)
     hrd_alias = (hrd.alias if hrd else None) or "?"
     plan = plan_of(ctx.session, alert.hrd_id)
+    if alert.kind == DETENTION:  # the plan's actions, then the first-hours playbook's
+        _done_on_detention(ctx, me, alert, plan, hrd_alias, words)
+        return
     if plan is None:
         ctx.reply(ctx._("{hrd} has no emergency plan, so alert #{id} has no actions to tick. Add to the case "
                         "logbook with /log {id} TEXT.").format(hrd=hrd_alias, id=alert.id))
@@ -155,12 +159,45 @@ def done_command(ctx: Context, args: str) -> None:
     _tick(ctx, me, alert, plan, hrd_alias, n, actions[n - 1], words[2] if len(words) > 2 else "")
 
 
-def _tick(ctx: Context, me: Person, alert: Alert, plan: Plan, hrd_alias: str, n: int, action: str,
+def _done_on_detention(ctx: Context, me: Person, alert: Alert, plan: Plan | None, hrd_alias: str,
+                       words: list[str]) -> None:
+    """``/done`` on a detention alert: the plan's actions are 1 to K, the playbook's steps follow
+    (c2p_bot.core.playbook), as the alert numbers them."""
+    actions: list[str] = []
+    if plan is not None:
+        try:
+            actions = actions_of(open_plan(ctx.core.keyring.kek, plan))
+        except CryptoError:  # the alert numbered the playbook from 1 then too
+            actions = []
+    from_plan = len(actions)
+    actions += step_texts(ctx._, steps_of(ctx.config))
+    count = len(actions)
+    how = ctx._("Send /done {id} N with N from 1 to {count}, for example /done {id} 1.").format(
+        id=alert.id, count=count)
+    if len(words) < 2:
+        ctx.reply(ctx._("Which action?") + " " + how)
+        return
+    raw = words[1].lstrip("#").rstrip(".")
+    if not raw.isdigit() or len(raw) > 6:
+        ctx.reply(ctx._("“{word}” is not an action number.").format(word=words[1][:20]) + " " + how)
+        return
+    n = int(raw)
+    if not 1 <= n <= count:
+        ctx.reply(ctx._.ngettext("Alert #{id} lists {count} action, so there is no action {n}.",
+                                 "Alert #{id} lists {count} actions, so there is no action {n}.", count).format(
+            id=alert.id, count=count, n=n) + " " + how)
+        return
+    _tick(ctx, me, alert, plan if n <= from_plan else None, hrd_alias, n, actions[n - 1],
+          words[2] if len(words) > 2 else "")
+
+
+def _tick(ctx: Context, me: Person, alert: Alert, plan: Plan | None, hrd_alias: str, n: int, action: str,
           text: str) -> None:
-    """Log the tick (a sealed logbook entry, who and when), tell the others alerted, reply."""
+    """Log the tick (a sealed logbook entry, who and when), tell the others alerted, reply. ``plan``:
+    the plan the action comes from (None: a detention playbook's step, which is no secret)."""
     # The entry quotes the plan: it is as protected as the plan and the channel it came from.
     written_on = ctx.incoming.platform
-    if plan.platform is not None and protection(plan.platform) > protection(written_on):
+    if plan is not None and plan.platform is not None and protection(plan.platform) > protection(written_on):
         written_on = plan.platform
     entry = f"✔ {n}. {action}" + (f"\n{text}" if text else "")
     note = write_note(ctx.session, subject_id=alert.hrd_id, author_id=me.id, kind="done", text=entry, now=ctx.now,
@@ -181,8 +218,9 @@ def _tick(ctx: Context, me: Person, alert: Alert, plan: Plan, hrd_alias: str, n:
 
         ctx.tell(person, render, key=f"alert:{alert.id}:done:{note.id}:{person.id}", kind="alert-done",
                  priority=Priority.ESCALATION, sensitive=shown is not None)
-    held_back, _safer = fit_plan(ctx.session, plan, me.id or 0, me.key_mode, ctx.incoming.platform)
-    quoted = held_back is None and me.key_mode != "own"
+    held_back, _safer = fit_plan(ctx.session, plan, me.id or 0, me.key_mode, ctx.incoming.platform) \
+        if plan is not None else (None, None)
+    quoted = held_back is None and (me.key_mode != "own" or plan is None)
     if others:
         reply = ctx._("Ticked action {n} of alert #{id} ({action}): it is in the case logbook, and the others "
                       "alerted have been told.") if quoted else ctx._(
