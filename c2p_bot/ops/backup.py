@@ -179,8 +179,11 @@ def _unpacked(pieces: Iterable[bytes], database: str) -> Iterator[bytes]:
         return
     unpacker = zlib.decompressobj()
     try:
-        for piece in pieces:
-            yield unpacker.decompress(piece)
+        for piece in pieces:  # at most CHUNK bytes out at a time: a forged file cannot fill memory
+            out = unpacker.decompress(piece, CHUNK)
+            while out:
+                yield out
+                out = unpacker.decompress(unpacker.unconsumed_tail, CHUNK)
         yield unpacker.flush()
     except zlib.error:
         raise OpsError("the backup's database cannot be unpacked: nothing was restored") from None

@@ -198,3 +198,15 @@ def _people(url: str) -> int | None:
         return None
     finally:
         engine.dispose()
+
+
+def test_unpacking_a_forged_payload_never_holds_more_than_a_chunk() -> None:
+    import zlib
+
+    from c2p_bot.core.crypto.sealedstream import CHUNK
+    from c2p_bot.ops.backup import _unpacked
+
+    bomb = zlib.compress(bytes(64 * 1024 * 1024), 9)  # 64 MiB of zeros in about 64 KiB
+    sizes = [len(piece) for piece in _unpacked([bomb], "sqlite")]
+    assert sum(sizes) == 64 * 1024 * 1024
+    assert max(sizes) <= CHUNK
