@@ -26,6 +26,7 @@ from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.events import Button, Priority
 from c2p_bot.core.i18n import Translate
 from c2p_bot.core.recipients import coordinators
+from c2p_bot.core.shutdown import notice_shutdowns
 from storage.models import Alert, CheckinClock, Identity, Person
 
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ class Sweeper:
             if missed:
                 with self.core.session() as session:
                     self.escalation.tell_missed(session, missed, now)
+                    self.core.commit(session)
+                with self.core.session() as session:  # many misses in one country: a shutdown?
+                    notice_shutdowns(session, self.core.outbox, self.core.config, {m.hrd.country for m in missed}, now)
                     self.core.commit(session)
 
     def _raise_missed(self, now: datetime, missed: list[Missed]) -> int:
