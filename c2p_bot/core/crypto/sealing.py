@@ -10,6 +10,7 @@ so a blob copied to another row or person fails to open.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nacl import bindings
 from nacl.encoding import RawEncoder
@@ -80,13 +81,21 @@ def check_public_key(public: bytes) -> None:
     """
     if not isinstance(public, bytes) or len(public) != KEY_SIZE:
         raise KeyFormatError(f"A public key must be {KEY_SIZE} bytes", code="bad_key_size")
+    _check_point(public)
+
+
+@lru_cache(maxsize=8192)
+def _check_point(public: bytes) -> None:
+    """The checks of :func:`check_public_key` on 32 bytes; a key that passes is remembered (the
+    same readers' keys are checked at every note), one that fails raises and is checked again."""
     u = int.from_bytes(public, "little")
     if (u & ((1 << 255) - 1)) % _P in _LOW_ORDER:
         raise KeyFormatError("The public key is a point of low order", code="key_low_order")
     if u >= _P:
         raise KeyFormatError("The public key is not canonically encoded", code="key_not_canonical")
     # Montgomery u -> Edwards y = (u - 1) / (u + 1); u + 1 != 0 here (u = p - 1 is low order).
-    y = (u - 1) * pow(u + 1, _P - 2, _P) % _P
+    # The inverse by pow(x, -1, p) (extended Euclid, ~15 µs) equals Fermat's x^(p-2) (~150 µs).
+    y = (u - 1) * pow(u + 1, -1, _P) % _P
     if not bindings.crypto_core_ed25519_is_valid_point(y.to_bytes(KEY_SIZE, "little")):
         raise KeyFormatError("The public key is not a point of the prime-order group",
                              code="key_not_on_curve")
@@ -117,10 +126,11 @@ def seal(plaintext: bytes, recipient_public: bytes, context: bytes) -> bytes:
         check_public_key(recipient_public)
     except KeyFormatError as error:
         raise CryptoError("Invalid recipient public key", code="bad_public_key") from error
-    ephemeral = PrivateKey.generate()
-    ephemeral_pk = bytes(ephemeral.public_key)
+    # An ephemeral key pair, as PrivateKey.generate() makes it, without its wrapper objects.
+    ephemeral = random(KEY_SIZE)
+    ephemeral_pk: bytes = bindings.crypto_scalarmult_base(ephemeral)
     try:
-        shared = bindings.crypto_scalarmult(bytes(ephemeral), recipient_public)
+        shared = bindings.crypto_scalarmult(ephemeral, recipient_public)
     except NaclCryptoError:
         raise CryptoError("Invalid recipient public key", code="bad_public_key") from None
     key = _derive(shared, ephemeral_pk, recipient_public)
