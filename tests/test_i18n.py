@@ -39,7 +39,7 @@ def test_english_catalog_is_compiled_and_used() -> None:
 # --- every language is complete ---------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_]*)(?:[:!][^}]*)?\}(?!\})")
-_COMMAND = re.compile(r"(?<![\w/:])/[a-z][a-z_]*")
+_COMMAND = re.compile(r"(?<![A-Za-z0-9_/:])/[a-z][a-z_]*")
 TRANSLATED = [language for language in SUPPORTED_LANGUAGES if language != "en"]
 
 
@@ -98,5 +98,8 @@ def test_values_inside_arabic_text_are_isolated() -> None:
     arabic = gettext_for("ar")
     shown = arabic("They send this to the bot: /start {code}").format(code="Bea-7Q")
     assert f"{FSI}/start{PDI}" in shown and f"{FSI}Bea-7Q{PDI}" in shown
+    joined = arabic("Send /plan to write your emergency plan or go on with it, /plan show to see it, /plan edit "
+                    "PART to change a part, or /plan ok to confirm it is still right.")
+    assert f"و{FSI}/plan{PDI}" in joined  # "and" joined to a command in Arabic: still isolated
     french = gettext_for("fr")("They send this to the bot: /start {code}")
     assert FSI not in french.format(code="Bea-7Q")

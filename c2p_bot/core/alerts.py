@@ -17,8 +17,8 @@ from c2p_bot.core.alert_texts import KIND_PRIORITY, TAMPERED, PersonView, alert_
 from c2p_bot.core.alerts_batch import Missed, raise_missed_batch, tell_missed_batch
 from c2p_bot.core.audit import audit
 from c2p_bot.core.crypto import CryptoError
-from c2p_bot.core.email_alerts import email_step
 from c2p_bot.core.drills import DRILL_KIND, capped, drill_end, finish_drill
+from c2p_bot.core.email_alerts import email_step
 from c2p_bot.core.errors import InvariantError
 from c2p_bot.core.events import Button
 from c2p_bot.core.i18n import Translate, gettext_for

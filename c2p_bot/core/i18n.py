@@ -34,7 +34,7 @@ DEFAULT_LANGUAGE = "en"
 
 _DURATION_UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 FSI, PDI = "\u2068", "\u2069"  # FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE
-_COMMAND_IN_TEXT = re.compile(r"(?<![\w/:])(/[a-z][a-z_]*)")
+_COMMAND_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_/:])(/[a-z][a-z_]*)")  # Arabic may join و to a command
 
 
 def N_(message: str) -> str:

@@ -99,8 +99,6 @@ class EscalationConfig(Section):
         return any(step.email for step in self.chain)
 
 
-
-
 class CryptoConfig(Section):
     key_file: str | None = None
 
@@ -181,6 +179,10 @@ class CoreSettings(Section):
     invites: InvitesConfig = InvitesConfig()
     matching: MatchingConfig = MatchingConfig()
     security: SecurityConfig = SecurityConfig()
+    plans: PlansConfig = PlansConfig()
+    detention: DetentionConfig = DetentionConfig()
+    drills: DrillsConfig = DrillsConfig()
+    shutdown: ShutdownConfig = ShutdownConfig()
 
     def wait_after_step(self, index: int) -> timedelta:
         """How long the chain waits after step ``index`` before the next: that step's ``after``
@@ -189,7 +191,3 @@ class CoreSettings(Section):
         if index + 1 >= len(chain):
             return self.escalation.repeat_every
         return chain[index + 1].after or self.checkins.ack_timeout
-    plans: PlansConfig = PlansConfig()
-    detention: DetentionConfig = DetentionConfig()
-    drills: DrillsConfig = DrillsConfig()
-    shutdown: ShutdownConfig = ShutdownConfig()

@@ -237,7 +237,7 @@ async def test_partners_and_coordinators_alert_commands(chat: Chat) -> None:
     chat.expect("jo", r"No open alerts")
     await chat.say("paul", "/alerts")
     chat.expect("paul", r"🚨 ALERT #1: Amina missed a check-in due")
-    chat.expect("paul", r"#1 missed — Amina — .* — OPEN")
+    chat.expect("paul", r"#1 missed check-in — Amina — .* — OPEN")  # the kind in words
     for args in ("", "x", "99", "1" * 30):
         await chat.say("paul", f"/ack {args}")
         chat.expect("paul", r"Usage: /ack ID|no alert")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from c2p_bot.core.alert_kinds import kind_name
 from c2p_bot.core.case_log import note_kind_label
 from c2p_bot.core.checkins import restart_clock
 from c2p_bot.core.commands.drills import ack_drill, end_drill
@@ -62,7 +63,7 @@ def alerts_command(ctx: Context, args: str) -> None:
     for alert in alerts:
         state = ctx._("OPEN") if alert.status == "open" else ctx._("acknowledged by {alias}").format(
             alias=_alias(ctx, alert.acked_by))
-        lines.append(f"#{alert.id} {alert.kind} — {_alias(ctx, alert.hrd_id)} — "
+        lines.append(f"#{alert.id} {kind_name(ctx._, alert.kind)} — {_alias(ctx, alert.hrd_id)} — "
                      f"{ctx._.when(alert.raised_at, person.timezone)} — {state}")
     lines.append(ctx._("Acknowledge with /ack ID; see or add to the logbook with /log ID [TEXT]."))
     ctx.reply("\n".join(lines))

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from c2p_bot.core.alert_kinds import kind_name
 from c2p_bot.core.checkin_record import do_checkin
 from c2p_bot.core.checkins import arm, ensure_clock, restart_clock, schedule_of
 from c2p_bot.core.context import Context
@@ -68,7 +69,8 @@ def status_command(ctx: Context, args: str) -> None:
         Alert.hrd_id == hrd.id, col(Alert.status).in_(("open", "acked")),
         col(Alert.kind).in_(("missed", "panic")))).all()  # duress and PIN alerts stay invisible here
     if visible:
-        lines.append(ctx._("Open alerts: {list}.").format(list=", ".join(f"#{a.id} ({a.kind})" for a in visible)))
+        shown = ", ".join(f"#{a.id} ({kind_name(ctx._, a.kind)})" for a in visible)
+        lines.append(ctx._("Open alerts: {list}.").format(list=shown))
     else:
         lines.append(ctx._("No open alerts."))
     ctx.reply("\n".join(lines), buttons)

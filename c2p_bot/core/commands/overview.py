@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from babel.numbers import format_percent
 
+from c2p_bot.core.alert_kinds import kind_name
 from c2p_bot.core.answer_words import kind_noun
 from c2p_bot.core.context import Context
 from c2p_bot.core.duration_words import SpokenDurationError, parse_spoken_duration
@@ -19,12 +20,6 @@ from c2p_bot.core.report_data import Report, build
 from c2p_bot.core.roles import Role
 
 COORDINATOR = {Role.COORDINATOR}
-ALERT_KINDS = {
-    "missed": N_("missed check-in"),
-    "panic": N_("panic"),
-    "duress": N_("duress PIN"),
-    "wrong_pin": N_("wrong PINs"),
-}
 OUTCOMES = {
     "safe": N_("safe"),
     "false-alarm": N_("false alarm"),
@@ -37,11 +32,6 @@ PLAN_STATES = {
     "review": N_("plan due for review"),
     "missing": N_("no plan"),
 }
-
-
-def kind_name(_: Translate, kind: str) -> str:
-    """An alert kind in words (a kind added later shows as it is until it has a name here)."""
-    return _(ALERT_KINDS[kind]) if kind in ALERT_KINDS else kind.replace("_", " ")
 
 
 @registry.command("overview", roles=COORDINATOR, usage=N_("[PAGE]"),
