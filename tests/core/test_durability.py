@@ -165,6 +165,7 @@ async def test_a_burst_of_missed_deadlines_is_claimed_in_bounded_batches(
     for i in range(7):
         assert re.search(rf"ALERT #\d+: Hrd{i} missed a check-in", digest.text)
     assert len(digest.buttons) == 7
+    chat.expect("cora", r"Possible connectivity shutdown in Kenya: 7 defenders")  # seven in one country at once
     chat.expect_nothing("cora")
 
 
