@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from c2p_bot.core.crypto import Kek, load_or_create_key_file, new_person_keys  # noqa: E402
 from c2p_bot.core.notes import person_context  # noqa: E402
+from c2p_bot.core.settings import CoreSettings  # noqa: E402
 from storage.engine import make_engine, normalise_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import CheckinClock, Identity, Match, Person  # noqa: E402
@@ -276,6 +277,14 @@ def populate_people(engine: Engine, *, hrds: int, partners: int, coordinators: i
     bulk(engine, Identity.__table__, [identity_row(p["id"], p["id"], now, platform) for p in people])
     partners_of: dict[int, list[int]] = {}
     matches: list[dict[str, Any]] = []
+    # A database the bot already runs on: each match has its term and contact clock (what the
+    # partnership sweep gives a match made before them, c2p_bot.core.partnerships), else the first
+    # sweep adopts every match (~1 ms of CPU each) while the benchmark measures.
+    terms = CoreSettings().matching
+    created = now - timedelta(days=30)
+    ends = max(created + terms.term, now + terms.renew_before)
+    term = {"ends_at": ends, "renew_ask_at": ends - terms.renew_before, "last_contact_at": now,
+            "nudge_at": now + terms.contact_nudge}
     for hid in hrd_ids:
         draw = rng.random()
         count = 0 if draw < unmatched else 2 if draw < unmatched + two_partners else 1
@@ -283,7 +292,7 @@ def populate_people(engine: Engine, *, hrds: int, partners: int, coordinators: i
         partners_of[hid] = chosen
         for pid in chosen:
             matches.append({"id": len(matches) + 1, "hrd_id": hid, "partner_id": pid, "status": "active",
-                            "created_at": now - timedelta(days=30), "ended_at": None})
+                            "created_at": created, "ended_at": None, **term})
     bulk(engine, Match.__table__, matches)
     fix_sequences(engine, ("person", "identity", "match"))
     return People(coordinator_ids, partner_ids, hrd_ids, partners_of)

@@ -6,8 +6,10 @@ from sqlalchemy.engine import Engine
 
 import c2p_bot.core.commands  # noqa: F401  (registers every chat command)
 from c2p_bot.core.alarm import AlarmClock
+from c2p_bot.core.checkin_express import ExpressCheckins
 from c2p_bot.core.checkins import ensure_clock
 from c2p_bot.core.clock import Clock
+from c2p_bot.core.commands.checkin import checkin_command
 from c2p_bot.core.commands.coordinator import announce_new_coordinator
 from c2p_bot.core.commands.general import tell_notes_over_telegram
 from c2p_bot.core.context import Context
@@ -34,6 +36,7 @@ from storage.models import Person
 def build_runtime(config: CoreSettings, engine: Engine, clock: Clock, keyring: Keyring) -> Runtime:
     """The core with every feature wired in, and a runtime without transports yet."""
     core = Core(engine, config, clock, Outbox(keyring), keyring)
+    core.express = ExpressCheckins(core, {checkin_command})  # /checkin in a dozen statements, grouped
 
     def give_keys(ctx: Context, person: Person) -> None:
         issue_keys(keyring, person)

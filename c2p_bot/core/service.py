@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +40,14 @@ GROUP_NOTICE = N_("I only work in private chats. Please write to me directly.")
 TOO_FAST = N_("You are sending messages faster than I can read them, so I am ignoring some. "
                "Please wait a minute. If you are in danger, send /panic once.")
 INTERNAL_ERROR = N_("Sorry, something went wrong and nothing was changed. Please try again.")
+
+class ExpressPath(Protocol):
+    """A faster way for some messages (c2p_bot.core.checkin_express): :meth:`run` handles and
+    commits those at the head of ``incomings`` and says how many (0: the general path takes the
+    first one)."""
+
+    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> int: ...
+
 
 def _close(work: Coroutine[Any, Any, Any]) -> None:
     """No event loop to run it on (a core without a runtime): drop the coroutine quietly."""
@@ -77,6 +85,8 @@ class Core:
         self.services: dict[str, object] = {}
         # Starts a coroutine on the event loop from any thread (the runtime sets it).
         self.spawn: Callable[[Coroutine[Any, Any, Any]], None] = _close
+        # The express path of plain check-ins (c2p_bot.core.checkin_express), set by the app.
+        self.express: ExpressPath | None = None
         self.escalation = Escalation(self)
 
     def session(self) -> Session:
@@ -93,6 +103,22 @@ class Core:
 
     def handle(self, incoming: Incoming) -> None:
         """Handle one message exactly once (de-duplicated by ``event_id``)."""
+        self.handle_many([incoming])
+
+    def handle_many(self, incomings: Sequence[Incoming]) -> None:
+        """Handle messages in order, each exactly once: the express path takes runs of plain
+        check-ins (a run in one transaction), the general path each other one in its own."""
+        index = 0
+        while index < len(incomings):
+            done = self.express.run(incomings[index:], self.clock.now) if self.express is not None else 0
+            if done:
+                index += done
+                continue
+            self._handle(incomings[index])
+            index += 1
+
+    def _handle(self, incoming: Incoming) -> None:
+        """The general path: resolve the sender, route, one transaction."""
         now = self.clock.now()
         try:
             with self.session() as session:
