@@ -5,9 +5,11 @@ N registered HRDs (100,000 by default; N/20 partners, 60 % of HRDs with one part
 20 % none; 3 coordinators; partners and coordinators have custodial keys), each with a check-in
 clock whose next deadline is hours away. The production runtime (``build_runtime``, started:
 AlarmClock, WAL checkpointer; no transport, so the replies stay in the outbox) takes check-ins
-one after the other through ``Runtime.handle``, each an ``Incoming`` as the Telegram transport
-makes it (platform, sender, chat, ``sent_at``, ``event_id``, ``message_id``), each from a
-different HRD:
+through ``Runtime.handle``, each an ``Incoming`` as the Telegram transport makes it (platform,
+sender, chat, ``sent_at``, ``event_id``, ``message_id``), each from a different HRD: one after the
+other (``--batch 1``, the default: each waits for the one before), or ``--batch N`` at once and
+the next N when those are all handled, as long polling hands over a getUpdates batch (up to 100)
+— the core then takes a run of check-ins in one transaction (c2p_bot.core.checkin_express):
 
 * plain: ``/checkin``;
 * note: ``/checkin <60–140 characters>``: the core seals the note to each reader (the HRD's
@@ -16,11 +18,12 @@ different HRD:
 Each mode runs in its own subprocess on its own copy of the populated database, after a
 warm-up of 200 check-ins. Rate = check-ins / wall time of the measured loop; also the process's
 CPU time (all its threads) per check-in, and check-ins per CPU-second — less sensitive than the
-wall rate to other load on the machine; latency of one ``Runtime.handle`` call p50/p99/max. The plain rate is
-the baseline the note rate is compared with.
+wall rate to other load on the machine; latency of one ``Runtime.handle`` call p50/p99/max (in
+batches: from the moment the batch is handed over). The plain rate is the baseline the note rate
+is compared with.
 
-    .venv/bin/python benchmarks/checkins.py [--hrds 100000] [--checkins 5000] [--warmup 200]
-        [--coordinators 3] [--postgres | --postgres-url URL] [--no-sqlite] [--seed N]
+    .venv/bin/python benchmarks/checkins.py [--hrds 100000] [--checkins 5000] [--warmup 200] [--batch 1]
+        [--coordinators 3] [--postgres | --postgres-url URL] [--no-sqlite] [--seed N] [--nice N]
 
 Results: benchmarks/README.md, "## Check-ins per second".
 """
@@ -124,15 +127,24 @@ async def run(args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, Any]:
     await runtime.start()
     latencies: list[float] = []
 
+    def message(user: str, chat: str, text: str, n: int) -> Incoming:
+        return Incoming(platform=PLATFORM, sender_id=user, chat_id=chat, text=text, sent_at=datetime.now(UTC),
+                        event_id=f"m:{chat}:{n + 1}", message_id=str(n + 1))
+
+    async def timed(incoming: Incoming, since: float, record: bool) -> None:
+        await runtime.handle(incoming)
+        if record:
+            latencies.append(time.perf_counter() - since)
+
     async def check_in(batch: list[tuple[str, str, str, int]], record: bool) -> tuple[float, float]:
         began, cpu = time.perf_counter(), time.process_time()
-        for user, chat, text, n in batch:
-            one = time.perf_counter()
-            await runtime.handle(Incoming(platform=PLATFORM, sender_id=user, chat_id=chat, text=text,
-                                          sent_at=datetime.now(UTC), event_id=f"m:{chat}:{n + 1}",
-                                          message_id=str(n + 1)))
-            if record:
-                latencies.append(time.perf_counter() - one)
+        if args.batch == 1:  # one after the other: each waits for the one before
+            for user, chat, text, n in batch:
+                await timed(message(user, chat, text, n), time.perf_counter(), record)
+        else:  # as Telegram's getUpdates hands them over: BATCH at once, the next batch after those
+            for start in range(0, len(batch), args.batch):
+                since = time.perf_counter()
+                await asyncio.gather(*(timed(message(*one), since, record) for one in batch[start:start + args.batch]))
         return time.perf_counter() - began, time.process_time() - cpu
 
     await check_in(incoming[:args.warmup], record=False)
@@ -169,6 +181,9 @@ def main() -> None:
     parser.add_argument("--coordinators", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--nice", type=int, default=0, help="run the workers under nice -n N")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="check-ins handed over at once, as getUpdates delivers them (default 1: one after "
+                             "the other; Telegram hands over up to 100)")
     add_database_arguments(parser)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
@@ -200,7 +215,7 @@ def main() -> None:
                     out = work / f"{db}.out"
                     command = ["nice", "-n", str(args.nice), sys.executable, str(Path(__file__).resolve()),
                                "--worker", "--mode", mode, "--url", run_url, "--meta", str(meta_path),
-                               "--out", str(out), "--warmup", str(args.warmup)]
+                               "--out", str(out), "--warmup", str(args.warmup), "--batch", str(args.batch)]
                     done = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True)
                     if done.returncode != 0:
                         raise RuntimeError(f"{mode} worker failed:\n{done.stderr[-3000:]}")
@@ -227,7 +242,8 @@ def main() -> None:
                 backend.drop(template)
             finally:
                 backend.close()
-    print("\nCheck-ins per second through Runtime.handle, one after the other")
+    print("\nCheck-ins per second through Runtime.handle, " + (
+        "one after the other" if args.batch == 1 else f"{args.batch} handed over at once"))
     print(table(["DB", "HRDs", "mode", "check-ins", "per s", "CPU ms each", "per CPU-s", "p50 ms", "p99 ms",
                  "max ms", "copies per note",
                  "≥ 1,000/s with a note"], rows))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, exists, func, insert, null, select, update
+from sqlalchemy import bindparam, exists, func, insert, null, or_, select, update
 from sqlalchemy import cast as cast_as
 from sqlalchemy.engine import Connection, CursorResult
 from sqlmodel import Session
@@ -93,9 +93,10 @@ SENDER = (
         CLOCK.c.state, CLOCK.c.next_due, CLOCK.c.alert_at, CLOCK.c.last_checkin_at,
         exists().where(SEEN.c.platform == bindparam("platform"), SEEN.c.event_key == bindparam("event")),
         exists().where(CONVERSATION.c.person_id == PERSON.c.id),
-        exists().where(ALERT.c.hrd_id == PERSON.c.id, ALERT.c.status.in_(("open", "acked")),
+        # (= … OR = …, not IN: a literal IN list is re-rendered at every execution)
+        exists().where(ALERT.c.hrd_id == PERSON.c.id, or_(*(ALERT.c.status == s for s in ("open", "acked"))),
                        ALERT.c.kind == "missed"),
-        exists().where(RISK.c.hrd_id == PERSON.c.id, RISK.c.state.in_(CURRENT)),
+        exists().where(RISK.c.hrd_id == PERSON.c.id, or_(*(RISK.c.state == s for s in CURRENT))),
         exists().where(OUTBOX.c.idempotency_key == bindparam("reply_key")),
         select(func.count()).where(OTHER_IDENTITY.c.person_id == PERSON.c.id).scalar_subquery(),
     )

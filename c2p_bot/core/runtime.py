@@ -13,6 +13,8 @@ import contextlib
 import gc
 import logging
 import sys
+import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -26,6 +28,7 @@ from c2p_bot.core.throttle import Throttle
 log = logging.getLogger(__name__)
 
 SWITCH_INTERVAL = 0.001  # seconds
+HANDLE_GROUP = 64  # queued messages the core thread takes at once (Core.handle_many)
 
 Job = Callable[[], Awaitable[None]]
 T = TypeVar("T")
@@ -47,6 +50,11 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._core_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-core")
         self._clock_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-clock")
+        # Messages waiting for the core thread, in the order they were handed over.
+        self._inbox: deque[tuple[Incoming, asyncio.Future[None]]] = deque()
+        self._inbox_lock = threading.Lock()
+        self._taking = False  # a job of the core thread is taking from the inbox
+        self._generation = 0  # bumped by stop(): a job of an earlier run takes nothing more
         core.outbox.wake = self._wake
         core.spawn = self.spawn
 
@@ -108,16 +116,50 @@ class Runtime:
 
     async def handle(self, incoming: Incoming) -> None:
         """Entry point for transports: handle one message (in the core thread), then let the
-        dispatchers send."""
+        dispatchers send. Returns once the message is committed.
+
+        Messages handed over while the core thread is busy wait in order and are taken together
+        (:meth:`Core.handle_many`: a run of plain check-ins shares one commit), so a transport that
+        hands over a batch at once (tasks, ``asyncio.gather``) gets them handled as one.
+        """
         loop = self._remember_loop()
         allowed, warn = self.throttle.allow(f"{incoming.platform}:{incoming.sender_id}")
         if not allowed:
             if warn:
                 await loop.run_in_executor(self._core_worker, self.core.too_fast, incoming)
             return
-        await loop.run_in_executor(self._core_worker, self.core.handle, incoming)
+        await self._queue(incoming, loop)
         for hook in self.after_handle:
             hook()
+
+    def _queue(self, incoming: Incoming, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = loop.create_future()
+        with self._inbox_lock:
+            self._inbox.append((incoming, done))
+            start, self._taking = not self._taking, True
+            generation = self._generation
+        if start:
+            loop.run_in_executor(self._core_worker, self._take, loop, generation)
+        return done
+
+    def _take(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
+        """Core thread: handle the waiting messages in order, up to HANDLE_GROUP at a time."""
+        while True:
+            with self._inbox_lock:
+                if generation != self._generation:
+                    return
+                if not self._inbox:
+                    self._taking = False
+                    return
+                group = [self._inbox.popleft() for _ in range(min(len(self._inbox), HANDLE_GROUP))]
+            error: Exception | None = None
+            try:
+                self.core.handle_many([incoming for incoming, _done in group])
+            except Exception as caught:  # the core answers its own errors: this is a bug; tell the callers
+                error = caught
+            for _incoming, done in group:
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(_settle, done, error)
 
     async def tick(self) -> None:
         """Run every periodic job once (the sweeper, retention, ...)."""
@@ -153,6 +195,13 @@ class Runtime:
             self._tasks.append(asyncio.create_task(dispatcher.run(), name=f"send-{dispatcher.platform}"))
 
     async def stop(self) -> None:
+        with self._inbox_lock:  # messages not taken yet are not handled (they were never acknowledged)
+            self._generation += 1
+            self._taking = False
+            waiting = [done for _incoming, done in self._inbox]
+            self._inbox.clear()
+        for done in waiting:
+            done.cancel()
         for hook in self.on_stop:
             hook()
         for dispatcher in self.dispatchers.values():
@@ -170,3 +219,12 @@ class Runtime:
             worker.shutdown(wait=False, cancel_futures=True)
         self._core_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-core")
         self._clock_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-clock")
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    if done.done():  # its caller was cancelled
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)

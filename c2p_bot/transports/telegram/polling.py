@@ -7,7 +7,10 @@
   a 429 waits its ``retry_after``, a refused token a minute.
 - A batch python-telegram-bot cannot read is fetched raw and read update by update, so one
   unreadable update (skipped with one log line, no content) never blocks the others.
-- On stop, the update in hand is finished and what was handled is confirmed.
+- The messages of a batch are handed to the core at once (a run of check-ins then shares one
+  transaction, committed before the offset confirms them); a button press is handed over alone,
+  after the messages before it and before those after it, as it is answered first.
+- On stop, the updates in hand are finished and what was handled is confirmed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Sequence
 from datetime import timedelta
 
 from telegram import Update
@@ -33,6 +37,18 @@ CONFLICT_WAIT_MIN = 1.0  # another process polling this bot: wait at least this 
 # Confirming on stop: the Bot API or the network fails, the step runs over its bound, or the
 # next update (which is only asked for, not handled) cannot be read.
 CONFIRM_FAILURES: tuple[type[Exception], ...] = (TelegramError, TimeoutError, *UNREADABLE_UPDATE)
+
+
+def handed_together(updates: Sequence[Update]) -> list[list[Update]]:
+    """The batch in order, in runs handed to the core at once: messages together, each button
+    press alone (it is answered before it is handled)."""
+    runs: list[list[Update]] = []
+    for update in updates:
+        if update.callback_query is None and runs and runs[-1][-1].callback_query is None:
+            runs[-1].append(update)
+        else:
+            runs.append([update])
+    return runs
 
 
 class Poller:
@@ -101,11 +117,11 @@ class Poller:
             self._waiting = False
         self.backoff.reset()
         received = self.session.core.clock.now()  # when they reached the bot, whatever handling takes
-        for update in updates:
+        for together in handed_together(updates):
             if self.session.stopped:
                 return 0.0
-            await self.updates.handle(update, received)
-            self.offset = update.update_id + 1
+            await self.updates.handle_together(together, received)
+            self.offset = together[-1].update_id + 1
         if len(updates) < BACKLOG_BATCH:
             self.session.caught_up.set()
         return 0.0
