@@ -36,6 +36,7 @@ from sqlmodel import col, select, update
 from c2p_bot.core.delivery_failures import record_failure
 from c2p_bot.core.events import Button, DeliveryError, Outgoing
 from c2p_bot.core.outbox import decode_buttons
+from c2p_bot.core.send_rate import RateWindow
 from storage.models import OutboxMessage
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ class Dispatcher:
         self._ready_at: dict[str, float] = {}  # chat id -> monotonic time it may be sent to again
         self._last_sent: dict[str, float] = {}  # chat id -> monotonic time of the last send start
         self._in_flight: dict[str, asyncio.Task[None]] = {}  # chat id -> its send
-        self._next_global = 0.0
+        self._next_global = 0.0  # monotonic time the next send may start (the overall rate)
+        self._rate = RateWindow(self.pacing.per_second) if self.pacing.per_second else None
         self._paused_until = 0.0  # a bot-wide rate limit pauses every chat
         self._wake = asyncio.Event()
         self._running = False
@@ -178,9 +180,9 @@ class Dispatcher:
         claimed = await self._db(self._claim, self._blocked_chats(now))
         if claimed is None:
             return False
-        if self.pacing.per_second:  # by slot: the time spent picking counts towards the period
-            self._next_global = max(self._next_global, now) + 1.0 / self.pacing.per_second
         self._mark_started(claimed)
+        if self._rate is not None:  # at most per_second starts in any second (c2p_bot.core.send_rate)
+            self._next_global = self._rate.started(claimed.started, chosen=now)
         chat_id = claimed.chat_id
         task = asyncio.create_task(self._send(claimed), name=f"send-{self.platform}")
         self._in_flight[chat_id] = task
@@ -208,9 +210,9 @@ class Dispatcher:
         claimed = await self._db(self._claim, [] if ignore_pacing else self._blocked_chats(now))
         if claimed is None:
             return False
-        if self.pacing.per_second and not ignore_pacing:
-            self._next_global = max(self._next_global, now) + 1.0 / self.pacing.per_second
         self._mark_started(claimed)
+        if self._rate is not None and not ignore_pacing:
+            self._next_global = self._rate.started(claimed.started, chosen=now)
         await self._send(claimed)
         return True
 
