@@ -22,6 +22,9 @@ class Priority(IntEnum):
     DURESS = 1
     PANIC = 5
     ESCALATION = 10
+    # Beside the alerts, about them (a possible connectivity shutdown): shown like an alert, sent
+    # after every alert already queued, so a burst's first alerts never wait behind it.
+    ALERT_NOTICE = 11
     NOTICE = 20  # told to others: acknowledgements, pairings, reports
     REMINDER = 30
 

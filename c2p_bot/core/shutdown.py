@@ -60,7 +60,7 @@ def notice_shutdowns(session: Session, outbox: Outbox, settings: CoreSettings, c
         shown = ", ".join(a or "?" for a in names)
         for person in coordinators(session):
             outbox.to_person(session, person, _render(country, count, shown, settings), now=now,
-                             key=f"shutdown:{notice.id}:to:{person.id}", priority=Priority.ESCALATION,
+                             key=f"shutdown:{notice.id}:to:{person.id}", priority=Priority.ALERT_NOTICE,
                              kind="notice")
         sent += 1
     return sent

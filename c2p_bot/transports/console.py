@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import TextIO
 
-from c2p_bot.core.events import DELETE_MESSAGE, Button, Incoming, Outgoing
+from c2p_bot.core.events import DELETE_MESSAGE, Button, Incoming, Outgoing, Priority
 from c2p_bot.core.i18n import gettext_for
 from c2p_bot.core.runtime import Runtime
 
@@ -38,7 +38,7 @@ class ConsoleTransport:
             self.out.write(f"(the message {message.text} in {message.chat_id}'s chat would be deleted)\n")
             return None
         header = f"\n┌─ to {message.chat_id}"
-        if message.priority <= 10:
+        if message.priority <= Priority.ALERT_NOTICE:
             header += "  ‼ ALERT"
         lines = [header]
         lines += [f"│ {line}" for line in message.text.splitlines() or [""]]

@@ -47,12 +47,13 @@ def _html_lines(text: str) -> str:
 
 
 def is_alert(priority: int) -> bool:
-    """Duress, panic and escalation stand out; replies, notices and reminders do not.
+    """Duress, panic, escalation and what is said beside an alert (a possible shutdown) stand out;
+    replies, notices and reminders do not.
 
     (``Priority.REPLY`` sorts first since the dispatcher sends replies ahead of alerts, so
     "urgent enough to look like an alert" is no longer ``priority <= ESCALATION`` alone.)
     """
-    return priority != Priority.REPLY and priority <= Priority.ESCALATION
+    return priority != Priority.REPLY and priority <= Priority.ALERT_NOTICE
 
 
 def render_content(text: str, buttons: Sequence[Sequence[Button]] = (), priority: int = Priority.REPLY,
