@@ -184,6 +184,7 @@ class Sent:
     alert_id: int | None
     person_id: int | None
     alert_ids: tuple[int, ...]  # every alert the message is about (a digest lists several)
+    began: float = 0.0  # wall time the send started (what a send limit counts)
 
 
 @dataclass
@@ -195,10 +196,12 @@ class RecordingTransport:
     platform: str = PLATFORM
     sent: list[Sent] = field(default_factory=list)
     in_flight_max: int = 0
+    longest: dict[str, int] = field(default_factory=dict)  # kind -> longest text, UTF-16 units
     _in_flight: int = 0
     _rng: random.Random = field(default_factory=lambda: random.Random(3))
 
     async def deliver(self, message: Any) -> str:
+        began = time.time()
         self._in_flight += 1
         self.in_flight_max = max(self.in_flight_max, self._in_flight)
         try:
@@ -208,7 +211,8 @@ class RecordingTransport:
         finally:
             self._in_flight -= 1
         self.sent.append(Sent(time.time(), message.chat_id, message.kind, int(message.priority), message.alert_id,
-                              message.person_id, alerts_in(message)))
+                              message.person_id, alerts_in(message), began))
+        self.longest[message.kind] = max(self.longest.get(message.kind, 0), len(message.text.encode("utf-16-le")) // 2)
         return str(len(self.sent))
 
 
@@ -361,9 +365,23 @@ async def run(args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, Any]:
         phase = "before" if arrived < base else "during" if arrived <= burst_end else "after"
         replies.append((phase, arrived - base, reply_at[chat] - arrived if chat in reply_at else math.inf))
     reminders_before_t0 = sum(1 for s in transport.sent if s.kind == "reminder" and s.at < base)
+    # What shared the send limit with the partners' alerts: every send from T0 to the last first alert.
+    coordinator_ids, first_sends = set(meta["coordinators"]), set(first.values())
+    shared: dict[str, int] = defaultdict(int)
+    for s in transport.sent:
+        if base <= s.at <= base + partner_last:
+            who = ("partner" if s.person_id in partners else "coordinator" if s.person_id in coordinator_ids
+                   else "HRD")
+            what = "first alert" if who == "partner" and s.at in first_sends and s.alert_ids else s.kind
+            shared[f"{who} {what} (priority {s.priority})"] += 1
     sends_by_second: dict[int, int] = defaultdict(int)
     for s in transport.sent:
         sends_by_second[int(s.at)] += 1
+    starts, first_in_window, most_started = sorted(s.began for s in transport.sent), 0, 0
+    for last, began in enumerate(starts):  # the most sends started within any one second
+        while starts[first_in_window] <= began - 1.0:
+            first_in_window += 1
+        most_started = max(most_started, last - first_in_window + 1)
     return {
         "expected_partner_messages": expected, "partner_latencies": partner_lat, "partner_last": partner_last,
         "partner_sent": len(first), "alerts_raised": alerts_raised,
@@ -371,10 +389,14 @@ async def run(args: argparse.Namespace, meta: dict[str, Any]) -> dict[str, Any]:
         "stall_worst": ticker.worst[1], "stall_worst_at": ticker.worst[0] - base,
         "stalls": [(at - base, late) for at, late in ticker.stalls], "ticks": ticker.count,
         "handle_p99": percentile(handle_times, 99), "handle_max": max(handle_times) if handle_times else math.nan,
-        "reminders_queued_at_t0": meta["reminders"] - reminders_before_t0,
+        "reminders_queued_at_t0": meta["reminders"] - reminders_before_t0, "shared": dict(shared),
+        "per_second": [sum(1 for s in transport.sent if base + i <= s.at < base + i + 1)
+                       for i in range(int(partner_last) + 1)] if first else [],
+        "first_alert_committed": min((s.at for s in transport.sent if s.alert_ids), default=math.nan) - base,
         "sent_total": len(transport.sent), "max_per_second": max(sends_by_second.values(), default=0),
+        "max_started_per_second": most_started,
         "in_flight_max": transport.in_flight_max, "ran_s": stopped - base, "finished": done_at is not None,
-        "peak_rss": peak_rss_mb(),
+        "peak_rss": peak_rss_mb(), "longest": transport.longest,
     }
 
 
@@ -430,9 +452,16 @@ def report(db: str, meta: dict[str, Any], r: dict[str, Any], args: argparse.Name
     worst = sorted(r["stalls"], key=lambda s: -s[1])[:5]
     if worst:
         print("  worst stalls (T0+s: ms): " + ", ".join(f"{at:+.1f}: {late * 1000:.0f}" for at, late in worst))
-    print(f"  sent {r['sent_total']:,} messages, at most {r['max_per_second']} in one wall-clock second, "
+    print(f"  sent {r['sent_total']:,} messages, at most {r.get('max_started_per_second', '?')} started within "
+          f"any one second ({r['max_per_second']} finished in one wall-clock second), "
           f"at most {r['in_flight_max']} in flight at once; alerts raised {r['alerts_raised']}; "
           f"peak RSS {r['peak_rss']:.0f} MiB")
+    print("  sent from T0 to the last partner alert: " + ", ".join(
+        f"{what}: {n}" for what, n in sorted(r.get("shared", {}).items(), key=lambda kv: -kv[1])))
+    print(f"  sends in each second from T0 to the last partner alert (first alert sent at T0+"
+          f"{r.get('first_alert_committed', math.nan):.2f} s): " + " ".join(map(str, r.get("per_second", []))))
+    print("  longest text of each kind (UTF-16 units; Telegram splits above 4,096): " + ", ".join(
+        f"{kind}: {n:,}" for kind, n in sorted(r.get("longest", {}).items())))
     print("  unsent at the end (kind, priority, count): " + (", ".join(f"{k}/{p}: {n}" for k, p, n in r["unsent"])
                                                               or "nothing"))
     during = phases["during"]
