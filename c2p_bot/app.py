@@ -81,7 +81,7 @@ def build_runtime(config: CoreSettings, engine: Engine, clock: Clock, keyring: K
     alarm = AlarmClock(runtime, sweeper, config.checkins.sweep_interval)
     runtime.on_start.append(alarm.start)
     runtime.on_stop.append(alarm.stop)
-    runtime.after_handle.append(alarm.rearm)
+    runtime.after_message.append(alarm.after_message)  # re-reads, or arms for an express check-in's deadline
     checkpointer = WalCheckpointer(engine)  # SQLite only: keeps WAL checkpoints out of commits
     runtime.on_start.append(checkpointer.start)
     runtime.on_stop.append(checkpointer.stop)

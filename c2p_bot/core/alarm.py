@@ -86,6 +86,22 @@ class AlarmClock:
             self._armed_at = None  # this pass read the database last: its moment is the truth
             self._arm(moment)
 
+    def after_message(self, moment: datetime | None) -> None:
+        """A message was handled. ``moment``: the earliest deadline it set, when that is all it
+        changed that the sweeper watches (an express check-in only moves its own clock on): wake
+        up by then, without reading the database. None: anything may have changed, re-read.
+
+        Arming for the new deadline alone is enough: the wake-up already armed is at or before
+        every other deadline, and if it was this clock's old one it now fires early, finds
+        nothing due and arms the next from the database."""
+        if moment is None:
+            self.rearm()
+        elif self.scheduler.running:
+            if self._passing:  # the pass may have read before this commit: let it read again
+                self._again = True
+            else:
+                self._arm(moment)
+
     def rearm(self) -> None:
         """A message was handled: it may have moved a deadline earlier; re-read (off the loop).
         Reads are coalesced: a burst of messages costs one read per ``REARM_COALESCE``."""

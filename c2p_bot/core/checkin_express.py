@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from c2p_bot.core.checkin_record import CHECKIN_REPLY_PRIORITY, checkin_reply
 from c2p_bot.core.checkins import arm, next_due_after_checkin
+from c2p_bot.core.contention import WriterGate
 from c2p_bot.core.crypto import CryptoError, check_public_key, seal
 from c2p_bot.core.events import Incoming
 from c2p_bot.core.i18n import gettext_for
@@ -72,7 +73,7 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 GROUP = 64  # check-ins in one transaction at most
-GROUP_TIME = 0.02  # seconds: no more check-ins join a transaction open this long (sweeps wait for it)
+GROUP_TIME = 0.05  # seconds: no more check-ins join a transaction open this long (their replies wait for it)
 
 SEEN, IDENTITY, PERSON, CLOCK = table_of(SeenEvent), table_of(Identity), table_of(Person), table_of(CheckinClock)
 ALERT, RISK, CONVERSATION = table_of(Alert), table_of(RiskSession), table_of(Conversation)
@@ -127,11 +128,8 @@ TOUCH_IDENTITY_MAC = TOUCH_IDENTITY.values(mac=bindparam("new_mac"))
 MOVE_CLOCK = update(CLOCK).where(CLOCK.c.person_id == bindparam("person")).values(
     last_checkin_at=bindparam("sent"), state="ok", paused_until=None, pause_remind_at=None,
     next_due=bindparam("due"), alert_at=bindparam("alarm"), remind_at=bindparam("reminder"))
-NEW_CHECKIN = insert(CHECKIN).values(hrd_id=bindparam("hrd"), sent_at=bindparam("sent"),
-                                     received_at=bindparam("now"), on_time=bindparam("in_time"))
-NEW_NOTE = insert(NOTE).values(subject_id=bindparam("hrd"), author_id=bindparam("hrd"), kind="checkin",
-                               alert_id=None, checkin_id=bindparam("checkin"), created_at=bindparam("now"),
-                               platform=bindparam("written_on"))
+NEW_CHECKINS = insert(CHECKIN).returning(CHECKIN.c.id, sort_by_parameter_order=True)
+NEW_NOTES = insert(NOTE).returning(NOTE.c.id, sort_by_parameter_order=True)
 
 
 class ExpressCore(Protocol):
@@ -145,6 +143,8 @@ class ExpressCore(Protocol):
     def commands(self) -> CommandRegistry: ...
     @property
     def bot_names(self) -> set[str]: ...
+    @property
+    def gate(self) -> WriterGate: ...
 
     def session(self) -> Session: ...
     def commit(self, session: Session) -> None: ...
@@ -209,12 +209,14 @@ class ExpressCheckins:
                 return None
         return command.args
 
-    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> int:
+    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> list[datetime]:
         """Handle the express check-ins at the head of ``incomings`` (in order) in one transaction
-        and commit it; returns how many (0: the first one goes the general way)."""
+        and commit it; returns, for each one handled, the earliest deadline its clock now has (the
+        only thing it changed that the sweeper watches). Empty: the first goes the general way."""
         if not incomings or self.wanted(incomings[0]) is None:
-            return 0
-        done, began = 0, time.monotonic()
+            return []
+        plans: list[_Plan] = []
+        began = time.monotonic()
         try:
             with self.core.session() as session:
                 connection = session.connection()
@@ -226,24 +228,27 @@ class ExpressCheckins:
                     note = self.wanted(incoming)
                     if note is None or (incoming.platform, incoming.event_id) in events:
                         break  # after the commit, the general path (a replay in the batch: dropped)
-                    if done and time.monotonic() - began > GROUP_TIME:
-                        break
+                    if plans and (time.monotonic() - began > GROUP_TIME or self.core.gate.busy):
+                        break  # the sweeps and dispatchers wait for this transaction's write lock
                     try:
                         plan = self._plan(connection, integrity, incoming, note, now())
                     except NotExpress:
                         break
-                    self._write(session, connection, integrity, plan)
+                    if any(p.person_id == plan.person_id for p in plans):
+                        break  # read before the first one's writes: the next run reads it again
+                    plans.append(plan)
                     events.add((incoming.platform, incoming.event_id))
-                    done += 1
-                if done:
+                if plans:
+                    self._write(session, connection, integrity, plans)
                     self.core.commit(session)
                 else:
                     session.rollback()
-            return done
+            # the clock's deadlines the sweeper wakes for
+            return [min(m for m in (p.clock.alert_at, p.clock.remind_at) if m is not None) for p in plans]
         except Exception:  # nothing was kept: the general path handles the first one from scratch
             log.warning("express check-ins on %s fell back to the general path", incomings[0].platform,
                         exc_info=True)
-            return 0
+            return []
 
     # -- one check-in ----------------------------------------------------------------------
 
@@ -282,38 +287,38 @@ class ExpressCheckins:
         return _Plan(incoming, now, sent_at, alert_at is not None and sent_at > alert_at, identity_id, person_id,
                      ui_language, clock, note, readers, written_on, reply_key)
 
-    def _write(self, session: Session, connection: Connection, integrity: Integrity | None, plan: _Plan) -> None:
-        """The general path's rows for ``plan``."""
-        incoming, now, person_id, clock = plan.incoming, plan.now, plan.person_id, plan.clock
-        insert_many(connection, SEEN, [{"platform": incoming.platform, "event_key": incoming.event_id,
-                                        "seen_at": now}])
-        touch = {"identity": plan.identity_id, "now": now, "chat": incoming.chat_id}
+    def _write(self, session: Session, connection: Connection, integrity: Integrity | None,
+               plans: list[_Plan]) -> None:
+        """The general path's rows for ``plans`` (one HRD each): a statement per table, in their order."""
+        connection.execute(MOVE_CLOCK, [{"person": p.person_id, "sent": p.sent_at, "due": p.clock.next_due,
+                                         "alarm": p.clock.alert_at, "reminder": p.clock.remind_at} for p in plans])
+        checkins = _new_ids(connection.execute(NEW_CHECKINS, [
+            {"hrd_id": p.person_id, "sent_at": p.sent_at, "received_at": p.now, "on_time": not p.late} for p in plans]))
+        noted = [(p, checkin) for p, checkin in zip(plans, checkins, strict=True) if p.note]
+        notes = _new_ids(connection.execute(NEW_NOTES, [
+            {"subject_id": p.person_id, "author_id": p.person_id, "kind": "checkin", "alert_id": None,
+             "checkin_id": checkin, "created_at": p.now, "platform": p.written_on} for p, checkin in noted])) \
+            if noted else []
+        copies = [{"note_id": note_id, "reader_id": reader_id,
+                   "ciphertext": seal(p.note[:MAX_NOTE].encode("utf-8"), public, note_context(note_id, reader_id))}
+                  for (p, _checkin), note_id in zip(noted, notes, strict=True) for reader_id, public in p.readers]
+        touched: list[dict[str, object]] = [
+            {"identity": p.identity_id, "now": p.now, "chat": p.incoming.chat_id} for p in plans]
         if integrity is not None:  # the ORM's before_update: the MAC over the new chat id
-            connection.execute(TOUCH_IDENTITY_MAC, {**touch, "new_mac": integrity.mac("identity", (
-                plan.identity_id, person_id, incoming.platform, incoming.sender_id, incoming.chat_id))})
-        else:
-            connection.execute(TOUCH_IDENTITY, touch)
-        connection.execute(MOVE_CLOCK, {"person": person_id, "sent": plan.sent_at, "due": clock.next_due,
-                                        "alarm": clock.alert_at, "reminder": clock.remind_at})
-        checkin_id = _new_id(connection.execute(NEW_CHECKIN, {"hrd": person_id, "sent": plan.sent_at, "now": now,
-                                                              "in_time": not plan.late}))
-        if plan.note:
-            note_id = _new_id(connection.execute(NEW_NOTE, {"hrd": person_id, "checkin": checkin_id, "now": now,
-                                                            "written_on": plan.written_on}))
-            data = plan.note[:MAX_NOTE].encode("utf-8")
-            insert_many(connection, COPY, [
-                {"note_id": note_id, "reader_id": reader_id,
-                 "ciphertext": seal(data, public, note_context(note_id, reader_id))}
-                for reader_id, public in plan.readers])
-        insert_many(connection, AUDIT, [{"at": now, "actor_id": person_id, "action": "checkin",
-                                         "subject": f"person:{person_id}",
-                                         "detail": "late" if plan.late else "on time"}])
-        _ = gettext_for(plan.ui_language)
-        envelope = Envelope(incoming.platform, incoming.chat_id, CHECKIN_REPLY_PRIORITY, "reply", person_id,
-                            plan.identity_id)
+            for p, touch in zip(plans, touched, strict=True):
+                touch["new_mac"] = integrity.mac("identity", (p.identity_id, p.person_id, p.incoming.platform,
+                                                              p.incoming.sender_id, p.incoming.chat_id))
+        connection.execute(TOUCH_IDENTITY_MAC if integrity is not None else TOUCH_IDENTITY, touched)
+        insert_many(connection, SEEN, [{"platform": p.incoming.platform, "event_key": p.incoming.event_id,
+                                        "seen_at": p.now} for p in plans])
+        insert_many(connection, COPY, copies)
+        insert_many(connection, AUDIT, [{"at": p.now, "actor_id": p.person_id, "action": "checkin",
+                                         "subject": f"person:{p.person_id}", "detail": "late" if p.late else "on time"}
+                                        for p in plans])
         insert_many(connection, OUTBOX, [outbox_mac(session, self.core.outbox.row_values(
-            session, envelope, text=checkin_reply(_, _.when(clock.next_due, clock.timezone)), now=now,
-            key=plan.reply_key))])
+            session, Envelope(p.incoming.platform, p.incoming.chat_id, CHECKIN_REPLY_PRIORITY, "reply", p.person_id,
+                              p.identity_id),
+            text=_reply(p), now=p.now, key=p.reply_key)) for p in plans])
 
     def _readers(self, connection: Connection, integrity: Integrity | None, hrd_id: int) -> list[tuple[int, bytes]]:
         """(id, public key) of everyone the note is sealed to (c2p_bot.core.notes.readers_of), by id."""
@@ -358,8 +363,10 @@ class ExpressCheckins:
         return platform
 
 
-def _new_id(result: CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    if key is None or key[0] is None:
-        raise RuntimeError("the database handed out no id")
-    return int(key[0])
+def _new_ids(result: CursorResult[Any]) -> list[int]:
+    return [int(row[0]) for row in result.all()]
+
+
+def _reply(plan: _Plan) -> str:
+    _ = gettext_for(plan.ui_language)
+    return checkin_reply(_, _.when(plan.clock.next_due, plan.clock.timezone))

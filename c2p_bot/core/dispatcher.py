@@ -127,7 +127,7 @@ class Dispatcher:
 
     async def _db(self, work, *args):  # type: ignore[no-untyped-def]
         """Run database work in this dispatcher's thread (in order, off the event loop)."""
-        return await asyncio.get_running_loop().run_in_executor(self._worker, work, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._worker, self.core.gate.running, work, *args)
 
     # -- the loop ------------------------------------------------------------------------
 

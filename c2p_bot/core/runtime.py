@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from c2p_bot.core.dispatcher import Dispatcher, Pacing, Transport
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SWITCH_INTERVAL = 0.001  # seconds
 HANDLE_GROUP = 64  # queued messages the core thread takes at once (Core.handle_many)
+MAKE_WAY = 0.1  # seconds the core thread waits at most for other database work between two groups
 
 Job = Callable[[], Awaitable[None]]
 T = TypeVar("T")
@@ -42,6 +43,9 @@ class Runtime:
         self.dispatchers: dict[str, Dispatcher] = {}
         self.jobs: list[Job] = []  # awaited by tick(); scheduled by the alarm clock when running
         self.after_handle: list[Callable[[], None]] = []
+        # After each message, with the earliest deadline it set when that is all it changed that
+        # the sweeper watches (an express check-in), else None (the alarm clock re-reads).
+        self.after_message: list[Callable[[datetime | None], None]] = []
         self.throttle = Throttle()
         self.on_start: list[Callable[[], None]] = []
         self.on_stop: list[Callable[[], None]] = []
@@ -51,7 +55,7 @@ class Runtime:
         self._core_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-core")
         self._clock_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-clock")
         # Messages waiting for the core thread, in the order they were handed over.
-        self._inbox: deque[tuple[Incoming, asyncio.Future[None]]] = deque()
+        self._inbox: deque[tuple[Incoming, asyncio.Future[datetime | None]]] = deque()
         self._inbox_lock = threading.Lock()
         self._taking = False  # a job of the core thread is taking from the inbox
         self._generation = 0  # bumped by stop(): a job of an earlier run takes nothing more
@@ -110,7 +114,7 @@ class Runtime:
     async def on_clock(self, job: Callable[[], T]) -> T:
         """Run ``job`` in the clock thread (sweeps, deadline reads)."""
         loop = self._remember_loop()
-        return await loop.run_in_executor(self._clock_worker, job)
+        return await loop.run_in_executor(self._clock_worker, self.core.gate.running, job)
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -128,12 +132,14 @@ class Runtime:
             if warn:
                 await loop.run_in_executor(self._core_worker, self.core.too_fast, incoming)
             return
-        await self._queue(incoming, loop)
+        moment = await self._queue(incoming, loop)
         for hook in self.after_handle:
             hook()
+        for after in self.after_message:
+            after(moment)
 
-    def _queue(self, incoming: Incoming, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-        done: asyncio.Future[None] = loop.create_future()
+    def _queue(self, incoming: Incoming, loop: asyncio.AbstractEventLoop) -> asyncio.Future[datetime | None]:
+        done: asyncio.Future[datetime | None] = loop.create_future()
         with self._inbox_lock:
             self._inbox.append((incoming, done))
             start, self._taking = not self._taking, True
@@ -153,13 +159,16 @@ class Runtime:
                     return
                 group = [self._inbox.popleft() for _ in range(min(len(self._inbox), HANDLE_GROUP))]
             error: Exception | None = None
+            moments: list[datetime | None] = [None] * len(group)
             try:
-                self.core.handle_many([incoming for incoming, _done in group])
+                moments = self.core.handle_many([incoming for incoming, _done in group])
             except Exception as caught:  # the core answers its own errors: this is a bug; tell the callers
                 error = caught
-            for _incoming, done in group:
+            for (_incoming, done), moment in zip(group, moments, strict=True):
                 with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-                    loop.call_soon_threadsafe(_settle, done, error)
+                    loop.call_soon_threadsafe(_settle, done, moment, error)
+            if self._inbox:  # more at once: let a sweep or a dispatcher write first (c2p_bot.core.contention)
+                self.core.gate.make_way(MAKE_WAY)
 
     async def tick(self) -> None:
         """Run every periodic job once (the sweeper, retention, ...)."""
@@ -221,10 +230,10 @@ class Runtime:
         self._clock_worker = ThreadPoolExecutor(1, thread_name_prefix="c2p-clock")
 
 
-def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+def _settle(done: asyncio.Future[datetime | None], moment: datetime | None, error: Exception | None) -> None:
     if done.done():  # its caller was cancelled
         return
     if error is None:
-        done.set_result(None)
+        done.set_result(moment)
     else:
         done.set_exception(error)

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from c2p_bot.core import guidance, onboarding
 from c2p_bot.core.alerts import Escalation
 from c2p_bot.core.clock import Clock
+from c2p_bot.core.contention import WriterGate
 from c2p_bot.core.context import ActivationHook, Context
 from c2p_bot.core.conversations import FLOWS
 from c2p_bot.core.events import Incoming, Priority
@@ -43,10 +44,10 @@ INTERNAL_ERROR = N_("Sorry, something went wrong and nothing was changed. Please
 
 class ExpressPath(Protocol):
     """A faster way for some messages (c2p_bot.core.checkin_express): :meth:`run` handles and
-    commits those at the head of ``incomings`` and says how many (0: the general path takes the
-    first one)."""
+    commits those at the head of ``incomings`` and returns, for each, the earliest deadline it set
+    (the only change the sweeper watches); empty: the general path takes the first one."""
 
-    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> int: ...
+    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> list[datetime]: ...
 
 
 def _close(work: Coroutine[Any, Any, Any]) -> None:
@@ -87,6 +88,8 @@ class Core:
         self.spawn: Callable[[Coroutine[Any, Any, Any]], None] = _close
         # The express path of plain check-ins (c2p_bot.core.checkin_express), set by the app.
         self.express: ExpressPath | None = None
+        # Other threads' database work (sweeps, dispatchers): runs of express check-ins make way for it.
+        self.gate = WriterGate()
         self.escalation = Escalation(self)
 
     def session(self) -> Session:
@@ -105,17 +108,21 @@ class Core:
         """Handle one message exactly once (de-duplicated by ``event_id``)."""
         self.handle_many([incoming])
 
-    def handle_many(self, incomings: Sequence[Incoming]) -> None:
+    def handle_many(self, incomings: Sequence[Incoming]) -> list[datetime | None]:
         """Handle messages in order, each exactly once: the express path takes runs of plain
-        check-ins (a run in one transaction), the general path each other one in its own."""
-        index = 0
-        while index < len(incomings):
-            done = self.express.run(incomings[index:], self.clock.now) if self.express is not None else 0
+        check-ins (a run in one transaction), the general path each other one in its own.
+
+        Returns, for each message, the earliest deadline it set when that is all it changed that
+        the sweeper watches (an express check-in), else None (anything may have changed)."""
+        moments: list[datetime | None] = []
+        while len(moments) < len(incomings):
+            done = self.express.run(incomings[len(moments):], self.clock.now) if self.express is not None else []
             if done:
-                index += done
+                moments += done
                 continue
-            self._handle(incomings[index])
-            index += 1
+            self._handle(incomings[len(moments)])
+            moments.append(None)
+        return moments
 
     def _handle(self, incoming: Incoming) -> None:
         """The general path: resolve the sender, route, one transaction."""

@@ -120,3 +120,31 @@ async def test_a_long_sweep_does_not_hold_the_event_loop(live: Chat) -> None:
     ticking.cancel()
     assert len(late) == HRDS
     assert worst < 0.05, f"the event loop stalled {worst * 1000:.0f} ms"
+
+
+async def test_a_check_in_arms_the_alarm_for_its_new_deadline_without_reading(live: Chat) -> None:
+    """An express check-in only moves its own clock on: the alarm arms for the new deadline as it
+    is (issue 12: no wake-up read after every check-in), and the deadline is still met."""
+    with Session(live.core.engine) as session:
+        hrd_id = session.exec(select(Person.id).where(Person.alias == "Hrd0")).one()
+        session.exec(update(CheckinClock).where(col(CheckinClock.person_id) == hrd_id)  # type: ignore[call-overload]
+                     .values(interval_s=1, grace_s=0))  # due a second after each check-in
+        session.commit()
+    sweeper = live.core.services["sweeper"]
+    reads: list[float] = []
+    original = sweeper.next_wakeup
+
+    def counted() -> object:
+        reads.append(time.monotonic())
+        return original()
+
+    await live.runtime.start()
+    await asyncio.sleep(0.2)  # the start-up pass has read and armed
+    sweeper.next_wakeup = counted
+    checked_in = time.monotonic()
+    await live.say("hrd0", "/checkin")
+    live.expect("hrd0", r"^Checked in")
+    late = await _raised(live, [(hrd_id, live.clock.now() + timedelta(seconds=1))], within=3.0)
+    assert hrd_id in late, "the deadline the check-in set was missed"
+    assert late[hrd_id] < 0.5, late
+    assert not [at for at in reads if at - checked_in < 0.9], "the check-in made the alarm read the deadlines"
