@@ -9,13 +9,12 @@ so a blob copied to another row or person fails to open.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 
 from nacl import bindings
-from nacl.encoding import RawEncoder
 from nacl.exceptions import CryptoError as NaclCryptoError
-from nacl.hash import blake2b
 from nacl.public import PrivateKey
 from nacl.utils import random
 
@@ -107,14 +106,9 @@ def _check_context(context: bytes) -> None:
 
 
 def _derive(shared: bytes, ephemeral_pk: bytes, recipient_pk: bytes) -> bytes:
-    key: bytes = blake2b(
-        ephemeral_pk + recipient_pk,
-        digest_size=KEY_SIZE,
-        key=shared,
-        person=_PERSON,
-        encoder=RawEncoder,
-    )
-    return key
+    # Keyed BLAKE2b with a personalisation, as libsodium's crypto_generichash_blake2b_salt_personal
+    # computes it (tests/crypto/test_seal_kdf.py), by hashlib's C code: 1 µs instead of 7.
+    return hashlib.blake2b(ephemeral_pk + recipient_pk, digest_size=KEY_SIZE, key=shared, person=_PERSON).digest()
 
 
 def seal(plaintext: bytes, recipient_public: bytes, context: bytes) -> bytes:
