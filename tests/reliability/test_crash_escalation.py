@@ -12,8 +12,10 @@ database (alert row, its outbox row's ``delivered_at``) against what the partner
   marked             delivered and recorded.
 (``marked-not-sent`` would be a message recorded as delivered that never arrived: a loss.)
 
-Pass: every alert delivered, none raised twice, at most one duplicate per alert message and
-none for an alert already marked delivered; every outbox row ends marked; and the
+Pass: every alert delivered, none raised twice, at most one duplicate per alert message for each
+crash of a bot that had sent it and not yet marked it (two crashes in a row can both hit the same
+message: the first bot's copy, then the copy re-sent when its lease ran out), none for an alert
+already marked delivered; every outbox row ends marked; and the
 "sent, not yet marked delivered" window was hit at least once, so the re-send after a crash
 (at least once, with an idempotency key) was actually exercised.
 Test command: 20 trials; pytest --full: 200."""
@@ -70,6 +72,15 @@ def classify(engine: Any, hrd_ids: list[int], partner_chat: str, received: set[s
     return windows
 
 
+def unmarked_alerts(engine: Any, partner_chat: str) -> set[str]:
+    """Alerts whose message to the partner is committed and not (yet) marked delivered."""
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage).where(
+            OutboxMessage.chat_id == partner_chat, col(OutboxMessage.alert_id).is_not(None),
+            col(OutboxMessage.delivered_at).is_(None), col(OutboxMessage.failed_at).is_(None))).all()
+    return {str(row.alert_id) for row in rows}
+
+
 async def test_sigkill_around_escalations(tmp_path: Path, full: bool) -> None:
     trials = 200 if full else 20
     rng = random.Random(20261128)
@@ -100,6 +111,9 @@ async def test_sigkill_around_escalations(tmp_path: Path, full: bool) -> None:
         hit: Counter[str] = Counter()
         window_of: dict[int, str] = {}  # hrd id -> window its alert was in at the kill
         modes: Counter[str] = Counter()
+        # Duplicates each alert may have: one per crash of a bot that sent it and had not marked it.
+        allowed_extra: Counter[str] = Counter()
+        copies_before_start: Counter[str] = Counter()  # copies Telegram had when the bot last started
         worst = 0.0
         try:
             bot.start()
@@ -135,6 +149,11 @@ async def test_sigkill_around_escalations(tmp_path: Path, full: bool) -> None:
                 windows = classify(engine, ids, partner_chat, received, killed_at)
                 hit.update(windows)
                 window_of.update(zip(ids, windows, strict=True))
+                copies_now = Counter(alert_numbers([m.text or "" for m in api.sent_to(partner)]))
+                for number in unmarked_alerts(engine, partner_chat):
+                    if copies_now[number] > copies_before_start[number]:  # this bot sent it, then died
+                        allowed_extra[number] += 1
+                copies_before_start = copies_now
                 bot.start()
                 started = time.monotonic()
 
@@ -170,14 +189,16 @@ async def test_sigkill_around_escalations(tmp_path: Path, full: bool) -> None:
         dup_by_window = Counter(window_of.get(a.hrd_id, "?") for a in alerts if per_alert[str(a.id)] > 1)
         figure("crash-during-escalation", trials=trials, kills_random=modes["random"], kills_aimed=modes["aimed"],
                alerts=len(per_alert), lost=trials * ALERTS_PER_TRIAL - len(per_alert), duplicates=duplicates,
-               worst_extra_duplicates=max(per_alert.values()) - 1,
+               worst_extra_duplicates=max(per_alert.values()) - 1, crashes_after_send=sum(allowed_extra.values()),
                raised_twice=sum(1 for c in raised.values() if c > 1), worst_recovery_s=f"{worst:.1f}",
                unmarked_at_end=len(unmarked),
                **{"window_" + w.replace("-", "_"): hit[w] for w in WINDOWS},
                **{"duplicates_" + w.replace("-", "_"): dup_by_window[w] for w in WINDOWS if dup_by_window[w]})
         assert all(count == 1 for count in raised.values())
         assert len(per_alert) == trials * ALERTS_PER_TRIAL, "alerts lost"
-        assert max(per_alert.values()) <= 2
+        too_many = {number: (count, allowed_extra[number]) for number, count in per_alert.items()
+                    if count - 1 > allowed_extra[number]}
+        assert not too_many, f"alert: (copies, crashes between its send and its mark) {too_many}"
         assert hit["marked-not-sent"] == 0, "an alert was recorded as delivered that Telegram never received"
         assert dup_by_window["marked"] == 0, "an alert already marked delivered was sent again after the restart"
         assert not unmarked, f"{len(unmarked)} alert messages never marked delivered (sent again on every start)"
