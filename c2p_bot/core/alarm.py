@@ -66,14 +66,16 @@ class AlarmClock:
         try:
             while True:
                 self._again = False
+                looked_at = self.runtime.core.clock.now()  # the sweep sees at least what was due by now
                 done = await self.runtime.on_clock(self.sweeper.sweep)
                 moment = await self.runtime.on_clock(self.sweeper.next_wakeup)
                 if self._again:
                     continue
                 if moment is not None and moment <= self.runtime.core.clock.now():
-                    if done:
+                    if done or moment > looked_at:  # work was done, or it fell due after the sweep looked
                         continue
-                    # Due but nothing was done (a failing job): don't spin, look again soon.
+                    # Due when the sweep looked and nothing was done (a failing job): don't spin,
+                    # look again soon.
                     moment = self.runtime.core.clock.now() + IDLE_RETRY
                 break
         except asyncio.CancelledError:

@@ -94,6 +94,25 @@ async def test_a_message_during_a_sweep_loses_no_wake_up(live: Chat) -> None:
     assert max(late.values()) < 0.6, late
 
 
+async def test_a_deadline_passing_between_the_sweep_and_the_next_read_is_not_put_off(live: Chat) -> None:
+    """A deadline that falls due after a sweep looked and before the next deadline was read is
+    swept at once: nothing was due when the sweep looked, so this is not a job that failed (for
+    those the pass waits a second before it looks again)."""
+    sweeper = live.core.services["sweeper"]
+    original = sweeper.next_wakeup
+
+    def slow_read() -> object:
+        time.sleep(0.3)  # the read takes a while (a busy database); the deadlines pass meanwhile
+        return original()
+
+    sweeper.next_wakeup = slow_read
+    deadlines = _set_deadlines(live, first_in=0.15, apart=0.002)
+    await live.runtime.start()  # the first pass sweeps at once: nothing is due yet
+    late = await _raised(live, deadlines, within=5.0)
+    assert len(late) == HRDS, f"only {len(late)} of {HRDS} alerts within 5 s"
+    assert max(late.values()) < 0.6, late
+
+
 async def test_a_long_sweep_does_not_hold_the_event_loop(live: Chat) -> None:
     """A sweep that takes 300 ms runs off the event loop: a 5 ms ticker is never 50 ms late."""
     sweeper = live.core.services["sweeper"]
