@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,11 @@ def fresh_postgres_url(postgres: Postgres) -> tuple[str, str]:
         if isinstance(postgres, str):
             conn.execute(text(f"CREATE DATABASE {name}"))
         else:
-            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE c2p_template"))
+            # FILE_COPY (PostgreSQL 15+) copies the template's files: ~40 ms here, where the default
+            # WAL_LOG strategy writes every page of it to the WAL, ~450 ms a test.
+            version = int(conn.execute(text("SHOW server_version_num")).scalar_one())
+            strategy = " STRATEGY FILE_COPY" if version >= 150000 else ""
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE c2p_template{strategy}"))
     admin.dispose()
     url = base.rsplit("/", 1)[0] + "/" + name
     return url, name
@@ -48,11 +53,23 @@ def drop_postgres_database(postgres: Postgres, name: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite file, made once: each test gets a copy (a copy takes well under a
+    millisecond, running every migration ~100 ms)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "c2p.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
+    engine.dispose()
+    return path
+
+
 def _migrated(request: pytest.FixtureRequest, backend: str, sqlite_path: Path) -> Iterator[str]:
     if backend == "sqlite":
-        url = f"sqlite:///{sqlite_path}"
-        upgrade(make_engine(url))
-        yield url
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), sqlite_path)
+        yield f"sqlite:///{sqlite_path}"
         return
     server = request.getfixturevalue("postgres")
     url, name = fresh_postgres_url(server)
