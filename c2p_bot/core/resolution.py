@@ -10,6 +10,7 @@ the silent alarm went off. Flow diagram: docs/flows/alert-lifecycle.md.
 
 from __future__ import annotations
 
+from c2p_bot.core.alert_kinds import kind_name
 from c2p_bot.core.context import Context
 from c2p_bot.core.crypto import CryptoError
 from c2p_bot.core.events import Button, Priority
@@ -93,8 +94,10 @@ def _tell_hrd(ctx: Context, alert: Alert, hrd: Person, who: str, outcome: str, n
     words = text if note is not None and shown_over(ctx.session, note, best.platform if best else None) else ""
 
     def render(_: Translate) -> str:
-        told = _("Alert #{id} about you is closed by {who}. Outcome: {outcome}.").format(
-            id=alert.id, who=who, outcome=outcome_label(_, outcome))
+        # No number in the defender's chat (SECURITY.md, 4): the kind and when it was raised.
+        told = _("An alert about you ({kind}, raised {when}) is closed by {who}. Outcome: {outcome}.").format(
+            kind=kind_name(_, alert.kind), when=_.when(alert.raised_at, hrd.timezone), who=who,
+            outcome=outcome_label(_, outcome))
         return f"{told}\n{words}" if words else told
 
     ctx.tell(hrd, render, key=f"alert:{alert.id}:resolved:{hrd.id}", kind="alert-closed",

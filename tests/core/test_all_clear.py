@@ -67,7 +67,8 @@ async def test_checkin_without_the_pin_is_no_all_clear_and_shows_nothing_new(cha
     chat.expect("cora", r"ALERT #1: Amina missed")
     # In a quiet moment (no alert) the same messages read the same.
     await chat.say("cora", "/resolve 1 false-alarm test")
-    chat.expect("amina", r"^Alert #1 about you is closed by Cora\. Outcome: False alarm\.")  # how it ended
+    chat.expect("amina", r"^An alert about you \(missed check-in, raised .+\) is closed by Cora\. "
+                         r"Outcome: False alarm\.")  # how it ended
     await chat.say("amina", "/checkin")
     assert chat.expect("amina", r"need your PIN").text == prompt.text
     await chat.say("amina", "/checkin all fine")

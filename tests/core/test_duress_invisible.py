@@ -116,7 +116,7 @@ async def test_duress_and_normal_checkins_leave_identical_hrd_chats(
     statuses = [entry[1] for entry in normal.hrd if entry[0] == "message" and "Next check-in due" in entry[1]]
     assert len(statuses) == 3
     if situation == "panic":
-        assert all("Open alerts: #1 (panic)." in status for status in statuses)
+        assert all("Open alerts: panic (raised " in status for status in statuses)
     else:
         assert all("No open alerts." in status for status in statuses)
 

@@ -61,7 +61,8 @@ async def test_a_missing_outcome_gets_buttons_and_the_outcome_goes_to_everyone_a
     await chat.say("cora", "/resolve 1 FALSE_ALARM phone in a pocket")
     chat.expect("cora", r"^Alert #1 about Amina is resolved\. Outcome: False alarm\. Thank you\.$")
     chat.expect("paul", r"^Cora resolved alert #1 about Amina\. Outcome: False alarm\.\nphone in a pocket$")
-    chat.expect("amina", r"^Alert #1 about you is closed by Cora\. Outcome: False alarm\.\nphone in a pocket$")
+    chat.expect("amina", r"^An alert about you \(missed check-in, raised .+\) is closed by Cora\. "
+                         r"Outcome: False alarm\.\nphone in a pocket$")
     (alert,) = alerts(chat)
     assert (alert.status, alert.outcome) == ("resolved", "false-alarm")
     with Session(chat.core.engine) as session:
@@ -87,7 +88,7 @@ async def test_a_partner_asks_with_an_outcome_and_a_coordinator_closes_with_its_
     await chat.press("cora", "Close: Safe")
     chat.expect("cora", r"Alert #1 about Amina is resolved\. Outcome: Safe\.")
     chat.expect("paul", r"^Cora resolved alert #1 about Amina\. Outcome: Safe\.$")
-    chat.expect("amina", r"^Alert #1 about you is closed by Cora\. Outcome: Safe\.$")
+    chat.expect("amina", r"^An alert about you \(missed check-in, raised .+\) is closed by Cora\. Outcome: Safe\.$")
     assert alerts(chat)[0].outcome == "safe"
 
 
@@ -107,7 +108,7 @@ async def test_the_outcome_of_a_duress_alert_is_never_told_to_the_hrd_and_a_pani
     chat.skip("paul")
     chat.skip("cora")
     await chat.say("cora", "/resolve 2 incident")
-    chat.expect("amina", r"^Alert #2 about you is closed by Cora\. Outcome: Incident\.$")
+    chat.expect("amina", r"^An alert about you \(panic, raised .+\) is closed by Cora\. Outcome: Incident\.$")
 
 
 async def test_a_french_speaking_defender_and_coordinator_read_the_outcome_in_french(chat: Chat) -> None:
@@ -119,6 +120,7 @@ async def test_a_french_speaking_defender_and_coordinator_read_the_outcome_in_fr
     chat.skip("cora")
     await chat.say("cora", "/resolve 1 fausse alerte téléphone dans la poche")
     chat.expect("cora", r"Résultat : Fausse alerte")
-    chat.expect("amina", r"^L'alerte #1 vous concernant a été clôturée par Cora\. Résultat : Fausse alerte\.\n"
+    chat.expect("amina", r"^Une alerte vous concernant \(alarme, déclenchée le .+\) a été clôturée par Cora\. "
+                         r"Résultat : Fausse alerte\.\n"
                          r"téléphone dans la poche$")
     assert alerts(chat)[0].outcome == "false-alarm"

@@ -72,7 +72,10 @@ def status_command(ctx: Context, args: str) -> None:
         Alert.hrd_id == hrd.id, col(Alert.status).in_(("open", "acked")),
         col(Alert.kind).in_(("missed", "panic")))).all()  # duress and PIN alerts stay invisible here
     if visible:
-        shown = ", ".join(f"#{a.id} ({kind_name(ctx._, a.kind)})" for a in visible)
+        # By kind and time, never by number: numbers are shared by the programme, so a gap between
+        # two the defender saw would tell a coercer that a hidden alert went out (SECURITY.md, 4).
+        shown = ", ".join(ctx._("{kind} (raised {when})").format(
+            kind=kind_name(ctx._, a.kind), when=ctx._.when(a.raised_at, clock.timezone)) for a in visible)
         lines.append(ctx._("Open alerts: {list}.").format(list=shown))
     else:
         lines.append(ctx._("No open alerts."))
@@ -318,13 +321,12 @@ def panic_command(ctx: Context, args: str) -> None:
         raise InvariantError("a command reached its handler without a registered sender")
     detained, words = detained_word(args)
     if detained:  # /panic detained [text]: a detention alert (c2p_bot.core.detention)
-        alert, _new = raise_detention(ctx, hrd, words)
-        ctx.reply(ctx._("Alarm raised (alert #{id}): everyone who protects you is being told now that you "
-                        "are being detained, with your emergency plan.").format(id=alert.id), priority=5)
+        _alert, _new = raise_detention(ctx, hrd, words)
+        ctx.reply(ctx._("Alarm raised: everyone who protects you is being told now that you are being "
+                        "detained, with your emergency plan."), priority=5)
         return
     if args:
         write_note(ctx.session, subject_id=hrd.id, author_id=hrd.id, kind="panic", text=args, now=ctx.now,
                    outbox=ctx.core.outbox)
-    alert = ctx.core.escalation.raise_alert(ctx.session, hrd, "panic", ctx.now)
-    ctx.reply(ctx._("Alarm raised (alert #{id}). Your partners and the coordinators are being alerted now.")
-              .format(id=alert.id), priority=5)
+    ctx.core.escalation.raise_alert(ctx.session, hrd, "panic", ctx.now)
+    ctx.reply(ctx._("Alarm raised. Your partners and the coordinators are being alerted now."), priority=5)
