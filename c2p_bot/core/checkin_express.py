@@ -209,7 +209,7 @@ class ExpressCheckins:
                 return None
         return command.args
 
-    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> list[datetime]:
+    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> list[datetime | None]:
         """Handle the express check-ins at the head of ``incomings`` (in order) in one transaction
         and commit it; returns, for each one handled, the earliest deadline its clock now has (the
         only thing it changed that the sweeper watches). Empty: the first goes the general way."""
@@ -243,8 +243,9 @@ class ExpressCheckins:
                     self.core.commit(session)
                 else:
                     session.rollback()
-            # the clock's deadlines the sweeper wakes for
-            return [min(m for m in (p.clock.alert_at, p.clock.remind_at) if m is not None) for p in plans]
+            # the clock's deadlines the sweeper wakes for (None, never expected: the alarm re-reads)
+            return [min((m for m in (p.clock.alert_at, p.clock.remind_at) if m is not None), default=None)
+                    for p in plans]
         except Exception:  # nothing was kept: the general path handles the first one from scratch
             log.warning("express check-ins on %s fell back to the general path", incomings[0].platform,
                         exc_info=True)

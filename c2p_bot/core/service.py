@@ -45,9 +45,10 @@ INTERNAL_ERROR = N_("Sorry, something went wrong and nothing was changed. Please
 class ExpressPath(Protocol):
     """A faster way for some messages (c2p_bot.core.checkin_express): :meth:`run` handles and
     commits those at the head of ``incomings`` and returns, for each, the earliest deadline it set
-    (the only change the sweeper watches); empty: the general path takes the first one."""
+    (the only change the sweeper watches; None: re-read them); empty: the general path takes the
+    first one."""
 
-    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> list[datetime]: ...
+    def run(self, incomings: Sequence[Incoming], now: Callable[[], datetime]) -> list[datetime | None]: ...
 
 
 def _close(work: Coroutine[Any, Any, Any]) -> None:
